@@ -1,0 +1,73 @@
+import { FabricError } from './errors.js';
+
+interface Waiter<T> {
+  resolve(item: T): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A FIFO of items with promise-based takers and async iteration; the inbox of a connection and the accept
+ * queue of a listener. Items pushed before the end are still delivered after it.
+ */
+export class AsyncQueue<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private readonly waiters: Waiter<T>[] = [];
+  private ended: FabricError | undefined;
+
+  /**
+   * @param closedMessage text of the ECLOSED error for takes after the end.
+   * @param onTake called for each item as it is handed to a taker (e.g. to return flow-control credit).
+   */
+  constructor(
+    private readonly closedMessage: string,
+    private readonly onTake?: (item: T) => void,
+  ) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(item: T): void {
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.onTake?.(item);
+      waiter.resolve(item);
+    } else {
+      this.items.push(item);
+    }
+  }
+
+  take(): Promise<T> {
+    if (this.items.length > 0) {
+      const item = this.items.shift() as T;
+      this.onTake?.(item);
+      return Promise.resolve(item);
+    }
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Ends the queue: current takers reject with `reason` (ECLOSED when absent), later ones with ECLOSED. */
+  end(reason?: FabricError): void {
+    if (this.ended) return;
+    const closed = new FabricError('ECLOSED', this.closedMessage, reason ? { cause: reason } : undefined);
+    this.ended = closed;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(reason ?? closed);
+  }
+
+  /** Drops queued items that nobody will take. */
+  clear(): T[] {
+    return this.items.splice(0);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.take();
+      } catch (error) {
+        if (error instanceof FabricError && error.code === 'ECLOSED') return;
+        throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { FabricError } from './errors.js';
+import type { TransportKind } from './options.js';
+import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, type RemoteRegion } from './protocol/descriptor.js';
+import { localSlice, type Region, type RegionSlice } from './region.js';
+
+/** One connection to a peer, whatever the transport underneath. */
+export interface Connection extends AsyncIterable<Uint8Array> {
+  /** The transport actually in use. */
+  readonly transport: TransportKind;
+  /** True once the connection is closed, by either side or by an error. */
+  readonly closed: boolean;
+  /** Largest message the peer accepts (its maxMessageSize). */
+  readonly peerMaxMessageSize: number;
+  /**
+   * Sends one message; an array of parts is gathered without concatenation and arrives as one message.
+   * Resolves once the bytes are handed to the transport: the memory may then be reused.
+   */
+  send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /** The next message, in order. Rejects with ECLOSED once the connection is closed and drained. */
+  receive(): Promise<Uint8Array>;
+  /** RDMA WRITE semantics: copies `source` into the peer's region; resolves once it is in the peer's memory. */
+  write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset?: number): Promise<void>;
+  /** RDMA READ semantics: fills `target` from the peer's region. */
+  read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset?: number): Promise<void>;
+  /** Closes the connection; pending operations reject with ECLOSED. Idempotent, bounded in time. */
+  close(): Promise<void>;
+}
+
+export interface OneSidedRequest {
+  slice: RegionSlice;
+  remote: RemoteRegion;
+  remoteOffset: number;
+}
+
+/** The local checks every transport runs before a one-sided operation goes on the wire. */
+export function prepareOneSided(
+  kind: 'write' | 'read',
+  local: unknown,
+  remoteDescriptor: unknown,
+  remoteOffset: unknown,
+): OneSidedRequest {
+  const slice = localSlice(local, kind);
+  const remote = decodeDescriptor(remoteDescriptor);
+  if (typeof remoteOffset !== 'number' || !Number.isSafeInteger(remoteOffset) || remoteOffset < 0) {
+    throw new FabricError(
+      'EINVAL',
+      `${kind}: remoteOffset must be a non-negative integer, got ${String(remoteOffset)}`,
+    );
+  }
+  if (remoteOffset + slice.length > remote.length) {
+    throw new FabricError(
+      'ERANGE',
+      `${kind} of ${slice.length} bytes at offset ${remoteOffset} passes the end of the remote region (${remote.length} bytes)`,
+    );
+  }
+  const needed = kind === 'write' ? ACCESS_WRITE : ACCESS_READ;
+  if ((remote.access & needed) === 0) {
+    throw new FabricError('EACCES', `the remote region was not registered with ${kind} access`);
+  }
+  return { slice, remote, remoteOffset };
+}
+
+/** Checks and flattens the argument of send(). */
+export function messageParts(message: unknown): { parts: readonly Uint8Array[]; length: number } {
+  const parts = message instanceof Uint8Array ? [message] : message;
+  if (!Array.isArray(parts) || !parts.every((part) => part instanceof Uint8Array)) {
+    throw new FabricError('EINVAL', 'send() takes a Uint8Array (or Buffer) or an array of them');
+  }
+  let length = 0;
+  for (const part of parts as Uint8Array[]) length += part.length;
+  return { parts: parts as Uint8Array[], length };
+}

@@ -1,0 +1,104 @@
+import { FabricError } from '../errors.js';
+
+/** Every frame starts with this fixed header (docs/PROTOCOL.md has the byte layout). */
+export const HEADER_SIZE = 32;
+
+export enum FrameType {
+  Hello = 0x01,
+  Auth = 0x02,
+  Ready = 0x03,
+  Message = 0x10,
+  Credit = 0x11,
+  Write = 0x20,
+  WriteAck = 0x21,
+  ReadRequest = 0x22,
+  ReadResponse = 0x23,
+  Error = 0x30,
+}
+
+export interface FrameHeader {
+  type: FrameType;
+  /** Payload bytes that follow the header. */
+  length: number;
+  /** Operation id (Write, WriteAck, ReadRequest, ReadResponse, Error); 0 otherwise. */
+  id: number;
+  /** Message credit returned (Message, Credit), bytes requested (ReadRequest) or error code (Error). */
+  aux: number;
+  /** Region key (Write, ReadRequest). */
+  key: bigint;
+  /** Byte offset into the region (Write, ReadRequest). */
+  offset: number;
+}
+
+export const HELLO_SIZE = 84;
+export const PROOF_SIZE = 32;
+export const MAX_ERROR_TEXT = 1024;
+
+/** Payload lengths each frame type may carry; data frames are bounded by the receiver (limits, regions). */
+function lengthAllowed(type: FrameType, length: number): boolean {
+  switch (type) {
+    case FrameType.Hello:
+      return length === HELLO_SIZE;
+    case FrameType.Auth:
+      return length === 0 || length === PROOF_SIZE;
+    case FrameType.Ready:
+    case FrameType.Credit:
+    case FrameType.WriteAck:
+    case FrameType.ReadRequest:
+      return length === 0;
+    case FrameType.Error:
+      return length <= MAX_ERROR_TEXT;
+    case FrameType.Message:
+    case FrameType.Write:
+    case FrameType.ReadResponse:
+      return true;
+  }
+}
+
+function protocolError(detail: string): FabricError {
+  return new FabricError('EPROTO', `protocol violation by the peer: ${detail}`);
+}
+
+const KNOWN_TYPES = new Set<number>(Object.values(FrameType).filter((v) => typeof v === 'number'));
+
+export function encodeHeader(header: Partial<FrameHeader> & { type: FrameType }): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE);
+  buf.writeUInt8(header.type, 0);
+  buf.writeUInt8(0, 1);
+  buf.writeUInt16LE(0, 2);
+  buf.writeUInt32LE(header.length ?? 0, 4);
+  buf.writeUInt32LE(header.id ?? 0, 8);
+  buf.writeUInt32LE(header.aux ?? 0, 12);
+  buf.writeBigUInt64LE(header.key ?? 0n, 16);
+  const offset = header.offset ?? 0;
+  buf.writeUInt32LE(offset % 0x1_0000_0000, 24);
+  buf.writeUInt32LE(Math.floor(offset / 0x1_0000_0000), 28);
+  return buf;
+}
+
+/** Decodes and validates one header; any malformed field is an EPROTO FabricError. */
+export function decodeHeader(buf: Uint8Array): FrameHeader {
+  if (buf.length < HEADER_SIZE)
+    throw protocolError(`truncated header (${buf.length} of ${HEADER_SIZE} bytes)`);
+  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_SIZE);
+  const type = view.getUint8(0);
+  if (!KNOWN_TYPES.has(type))
+    throw protocolError(`unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
+  if (view.getUint8(1) !== 0 || view.getUint16(2, true) !== 0) {
+    throw protocolError('reserved header bytes are not zero');
+  }
+  const length = view.getUint32(4, true);
+  if (!lengthAllowed(type, length)) {
+    throw protocolError(`frame type 0x${type.toString(16)} cannot carry ${length} payload bytes`);
+  }
+  const offsetHigh = view.getUint32(28, true);
+  if (offsetHigh > 0x1f_ffff) throw protocolError('offset exceeds 2^53');
+  return {
+    type,
+    length,
+    id: view.getUint32(8, true),
+    aux: view.getUint32(12, true),
+    key: view.getBigUint64(16, true),
+    offset: offsetHigh * 0x1_0000_0000 + view.getUint32(24, true),
+  };
+}

@@ -1,0 +1,26 @@
+/** Process-wide data-path counters, as returned by `stats()`. */
+export interface Stats {
+  messagesSent: number;
+  messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  writes: number;
+  reads: number;
+  /** Payload bytes the library copied in user space on the data path (0 on the zero-copy paths). */
+  copiedBytes: number;
+}
+
+export const counters: Stats = {
+  messagesSent: 0,
+  messagesReceived: 0,
+  bytesSent: 0,
+  bytesReceived: 0,
+  writes: 0,
+  reads: 0,
+  copiedBytes: 0,
+};
+
+/** A snapshot of the counters since the process started. */
+export function stats(): Stats {
+  return { ...counters };
+}
