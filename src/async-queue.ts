@@ -13,6 +13,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private readonly waiters: Waiter<T>[] = [];
   private ended: FabricError | undefined;
+  /** Why the queue ended abnormally, until one taker has been told. */
+  private unreported: FabricError | undefined;
 
   /**
    * @param closedMessage text of the ECLOSED error for takes after the end.
@@ -43,16 +45,24 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       this.onTake?.(item);
       return Promise.resolve(item);
     }
+    if (this.unreported) {
+      const reason = this.unreported;
+      this.unreported = undefined;
+      return Promise.reject(reason);
+    }
     if (this.ended) return Promise.reject(this.ended);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Ends the queue: current takers reject with `reason` (ECLOSED when absent), later ones with ECLOSED. */
+  /**
+   * Ends the queue. An abnormal `reason` reaches the current takers, or else the first take after the queued
+   * items; every later take rejects with ECLOSED.
+   */
   end(reason?: FabricError): void {
     if (this.ended) return;
-    const closed = new FabricError('ECLOSED', this.closedMessage, reason ? { cause: reason } : undefined);
-    this.ended = closed;
-    for (const waiter of this.waiters.splice(0)) waiter.reject(reason ?? closed);
+    this.ended = new FabricError('ECLOSED', this.closedMessage, reason ? { cause: reason } : undefined);
+    if (reason && this.waiters.length === 0) this.unreported = reason;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(reason ?? this.ended);
   }
 
   /** Drops queued items that nobody will take. */

@@ -31,6 +31,7 @@ type State = 'handshake' | 'open' | 'closed';
 const WINDOW_SLACK = 1 << 20;
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
+const DRAIN = new Uint8Array(64 * 1024);
 
 interface PendingOp {
   kind: 'write' | 'read';
@@ -98,8 +99,12 @@ export class TcpConnection implements Connection, FrameSink {
     });
     this.ready.catch(() => {});
     this.socket = makeSocket({
-      buffer: () => this.reader.nextBuffer(),
-      callback: (count) => this.onBytes(count),
+      // Once closed, bytes still arriving are drained (not parsed) until the peer's FIN completes the shutdown.
+      buffer: () => (this.state === 'closed' ? DRAIN : this.reader.nextBuffer()),
+      callback: (count) => {
+        this.onBytes(count);
+        return true;
+      },
     });
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
@@ -546,8 +551,8 @@ export class TcpConnection implements Connection, FrameSink {
 
   // ---- socket plumbing --------------------------------------------------------------------------------------
 
-  private onBytes(count: number): boolean {
-    if (this.state === 'closed') return false;
+  private onBytes(count: number): void {
+    if (this.state === 'closed') return;
     try {
       this.reader.onRead(count);
     } catch (error) {
@@ -556,9 +561,7 @@ export class TcpConnection implements Connection, FrameSink {
           ? error
           : new FabricError('EPROTO', `cannot process a frame: ${String(error)}`);
       this.abort(reason, reason.code === 'EPROTO' || reason.code === 'EACCES');
-      return false;
     }
-    return true;
   }
 
   private writeFrame(

@@ -1,0 +1,463 @@
+// The conformance suite: what every transport must do. It runs against FABRIC_TRANSPORT (default tcp) on
+// FABRIC_TEST_HOST (default 127.0.0.1); the Soft-RoCE guest and hosts with RDMA NICs run it unchanged.
+import * as assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { type Connection, connect, listen, register, stats, transports } from '../src/index.js';
+import { HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
+
+describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
+  describe('connections', () => {
+    it('connects, reports the transport in use and closes on both sides', async () => {
+      const p = await pair();
+      assert.equal(p.client.transport, TRANSPORT);
+      assert.equal(p.server.transport, TRANSPORT);
+      await p.client.close();
+      await within(2000, rejectsWith(p.server.receive(), 'ECLOSED'), 'server sees the close');
+      assert.equal(p.server.closed, true);
+      await p.close();
+    });
+
+    it('accepts through async iteration, and ends the iteration on close', async () => {
+      const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+      const accepted: Connection[] = [];
+      const loop = (async () => {
+        for await (const connection of listener) accepted.push(connection);
+      })();
+      const clients = await Promise.all(
+        [1, 2, 3].map(() => connect({ host: HOST, port: listener.port, transport: TRANSPORT })),
+      );
+      while (accepted.length < 3) await sleep(5);
+      await listener.close();
+      await within(2000, loop, 'listener iteration');
+      await Promise.all([...clients, ...accepted].map((connection) => connection.close()));
+    });
+
+    it('rejects a pending accept() with ECLOSED when the listener closes', async () => {
+      const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+      const pending = listener.accept();
+      await listener.close();
+      await rejectsWith(pending, 'ECLOSED');
+      await rejectsWith(listener.accept(), 'ECLOSED');
+    });
+
+    it('rejects with ECONNREFUSED when nobody listens', async () => {
+      const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+      const port = listener.port;
+      await listener.close();
+      await rejectsWith(connect({ host: HOST, port, transport: TRANSPORT }), 'ECONNREFUSED');
+    });
+
+    it('close() is idempotent, never hangs, and later calls reject with ECLOSED', async () => {
+      const p = await pair();
+      const region = register(new Uint8Array(16));
+      await within(3000, Promise.all([p.client.close(), p.client.close()]), 'double close');
+      await within(3000, p.client.close(), 'third close');
+      await rejectsWith(p.client.send(new Uint8Array(1)), 'ECLOSED');
+      await rejectsWith(p.client.receive(), 'ECLOSED');
+      await rejectsWith(p.client.write(region, region.descriptor), 'ECLOSED');
+      await rejectsWith(p.client.read(region, region.descriptor), 'ECLOSED');
+      await p.close();
+    });
+
+    it('rejects every pending operation when the connection closes locally', async () => {
+      const p = await pair();
+      const receive = p.client.receive();
+      const close = p.client.close();
+      await rejectsWith(receive, 'ECLOSED');
+      await within(3000, close, 'close');
+      await p.close();
+    });
+
+    it('rejects pending operations within a second when the peer process is killed', async function () {
+      this.timeout(30000);
+      const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+      const child = fork(join(__dirname, 'fixtures', 'peer.js'), [HOST, String(listener.port), TRANSPORT], {
+        stdio: 'inherit',
+      });
+      try {
+        const connection = await within(20000, listener.accept(), 'child connection');
+        const descriptor = await connection.receive();
+        const local = register(new Uint8Array(1 << 20));
+        await connection.send(Buffer.from('freeze'));
+        assert.equal(Buffer.from(await connection.receive()).toString(), 'frozen');
+        const read = connection.read(local, descriptor);
+        const receive = connection.receive();
+        read.catch(() => {});
+        receive.catch(() => {});
+        await sleep(100);
+        const killedAt = performance.now();
+        child.kill('SIGKILL');
+        const [readError, receiveError] = await Promise.all([
+          within(
+            1000,
+            read.then(
+              () => undefined,
+              (error: unknown) => error,
+            ),
+            'pending read',
+          ),
+          within(
+            1000,
+            receive.then(
+              () => undefined,
+              (error: unknown) => error,
+            ),
+            'pending receive',
+          ),
+        ]);
+        assert.ok(performance.now() - killedAt < 1000);
+        for (const error of [readError, receiveError]) {
+          assert.ok(
+            ['ECONNRESET', 'ECLOSED'].includes((error as { code?: string })?.code ?? ''),
+            String(error),
+          );
+        }
+        await rejectsWith(connection.send(new Uint8Array(1)), 'ECLOSED');
+        await rejectsWith(connection.read(local, descriptor), 'ECLOSED');
+        await connection.close();
+      } finally {
+        child.kill('SIGKILL');
+        await listener.close();
+      }
+    });
+  });
+
+  describe('messages', () => {
+    it('deliver every size from 0 bytes to maxMessageSize whole, intact and in order', async () => {
+      const maxMessageSize = 4 << 20;
+      const p = await pair({ maxMessageSize });
+      const sizes = [
+        0,
+        1,
+        7,
+        8,
+        31,
+        32,
+        33,
+        4095,
+        4096,
+        65535,
+        65536,
+        65537,
+        1 << 20,
+        maxMessageSize - 1,
+        maxMessageSize,
+      ];
+      const sent = sizes.map((size, i) => pattern(size, i + 1));
+      // Not awaited first: the receiver's window holds one maximal message, so the sends complete as it reads.
+      const sends = Promise.all(sent.map((message) => p.client.send(message)));
+      for (const expected of sent) assert.deepEqual(new Uint8Array(await p.server.receive()), expected);
+      await sends;
+      await p.close();
+    });
+
+    it('keep their order when many are in flight, in both directions', async () => {
+      const p = await pair();
+      const count = 5000;
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        const message = Buffer.alloc(4 + (i % 100));
+        message.writeUInt32LE(i, 0);
+        sends.push(p.client.send(message), p.server.send(message));
+      }
+      for (const side of [p.server, p.client]) {
+        for (let i = 0; i < count; i++) {
+          const message = await side.receive();
+          assert.equal(Buffer.from(message.buffer, message.byteOffset, message.length).readUInt32LE(0), i);
+          assert.equal(message.length, 4 + (i % 100));
+        }
+      }
+      await Promise.all(sends);
+      await p.close();
+    });
+
+    it('gather an array of parts into one message without changing a byte', async () => {
+      const p = await pair();
+      const parts = [pattern(3, 1), new Uint8Array(0), pattern(70000, 2), Buffer.from('tail')];
+      await p.client.send(parts);
+      await p.client.send([]);
+      const received = await p.server.receive();
+      assert.deepEqual(new Uint8Array(received), new Uint8Array(Buffer.concat(parts)));
+      assert.equal((await p.server.receive()).length, 0);
+      await p.close();
+    });
+
+    it('can be consumed with for await, which ends when the peer closes', async () => {
+      const p = await pair();
+      for (let i = 0; i < 10; i++) await p.client.send(Buffer.from([i]));
+      await p.client.close();
+      const seen: number[] = [];
+      for await (const message of p.server) seen.push(message[0] as number);
+      assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      await p.close();
+    });
+
+    it('slow a sender down when the receiver does not read (bounded memory), and lose nothing', async () => {
+      const maxMessageSize = 256 << 10;
+      const p = await pair({ maxMessageSize });
+      const count = 64;
+      let resolved = 0;
+      const sends = Array.from({ length: count }, (_, i) =>
+        p.client.send(pattern(maxMessageSize, i)).then(() => resolved++),
+      );
+      await sleep(300);
+      assert.ok(
+        resolved < count / 2,
+        `only a window's worth may be sent ahead, ${resolved} of ${count} were`,
+      );
+      for (let i = 0; i < count; i++)
+        assert.deepEqual(new Uint8Array(await p.server.receive()), pattern(maxMessageSize, i));
+      await within(5000, Promise.all(sends), 'sends after the receiver drained');
+      await p.close();
+    });
+
+    it('reject a message above the peer maxMessageSize with EMSGSIZE, and stay usable', async () => {
+      const p = await pair({ maxMessageSize: 1024 });
+      assert.equal(p.client.peerMaxMessageSize, 1024);
+      await rejectsWith(p.client.send(new Uint8Array(1025)), 'EMSGSIZE');
+      await rejectsWith(p.client.send([new Uint8Array(1000), new Uint8Array(25)]), 'EMSGSIZE');
+      await p.client.send(new Uint8Array(1024));
+      assert.equal((await p.server.receive()).length, 1024);
+      await p.close();
+    });
+
+    it('reject a send of something that is not bytes with EINVAL', async () => {
+      const p = await pair();
+      await rejectsWith(p.client.send('text' as unknown as Uint8Array), 'EINVAL');
+      await rejectsWith(p.client.send([new Uint8Array(1), 5] as unknown as Uint8Array[]), 'EINVAL');
+      await p.client.send(Buffer.from('ok'));
+      assert.equal(Buffer.from(await p.server.receive()).toString(), 'ok');
+      await p.close();
+    });
+  });
+
+  describe('one-sided operations', () => {
+    it('write and read land intact at any offset', async () => {
+      const p = await pair();
+      const remote = register(new Uint8Array(1 << 20));
+      const local = register(pattern(1 << 20, 7));
+      await p.client.write(local.slice(1000, 5000), remote.descriptor, 300);
+      assert.deepEqual(remote.bytes.subarray(300, 5300), local.bytes.subarray(1000, 6000));
+      assert.equal(remote.bytes[299], 0);
+      assert.equal(remote.bytes[5300], 0);
+      remote.bytes.set(pattern(100, 9), 700000);
+      const back = register(new Uint8Array(100));
+      await p.client.read(back, remote.descriptor, 700000);
+      assert.deepEqual(back.bytes, pattern(100, 9));
+      await p.client.write(local.slice(0, 0), remote.descriptor, 1 << 20);
+      await p.close();
+    });
+
+    it('work in both directions on regions passed as descriptors in messages', async () => {
+      const p = await pair();
+      const serverRegion = register(new Float32Array(1024));
+      await p.server.send(serverRegion.descriptor);
+      const descriptor = await p.client.receive();
+      const tensor = register(new Float32Array(1024).map((_, i) => i * 0.5));
+      await p.client.write(tensor, descriptor);
+      assert.deepEqual(new Float32Array(serverRegion.bytes.buffer), new Float32Array(tensor.bytes.buffer));
+      await p.close();
+    });
+
+    it('move 64 MiB each way intact with zero bytes copied in user space', async function () {
+      this.timeout(60000);
+      const size = 64 << 20;
+      const p = await pair();
+      const remote = register(new Uint8Array(size));
+      const local = register(pattern(size, 3));
+      const before = stats().copiedBytes;
+      await p.client.write(local, remote.descriptor);
+      assert.ok(Buffer.compare(remote.bytes, local.bytes) === 0, 'written data intact');
+      remote.bytes.set(pattern(size, 4));
+      await p.client.read(local, remote.descriptor);
+      assert.ok(Buffer.compare(remote.bytes, local.bytes) === 0, 'read data intact');
+      assert.equal(stats().copiedBytes - before, 0);
+      await p.close();
+    });
+
+    it('are checked locally: ERANGE past the end, EACCES against the access, before anything is sent', async () => {
+      const p = await pair();
+      const readOnly = register(new Uint8Array(4096), { access: 'read' });
+      const writeOnly = register(new Uint8Array(4096), { access: 'write' });
+      const local = register(new Uint8Array(8192));
+      const sentBefore = stats().bytesSent;
+      await rejectsWith(p.client.write(local.slice(0, 4097), writeOnly.descriptor, 0), 'ERANGE');
+      await rejectsWith(p.client.write(local.slice(0, 1), writeOnly.descriptor, 4096), 'ERANGE');
+      await rejectsWith(p.client.read(local.slice(0, 100), readOnly.descriptor, 4000), 'ERANGE');
+      await rejectsWith(p.client.write(local.slice(0, 1), readOnly.descriptor, 0), 'EACCES');
+      await rejectsWith(p.client.read(local.slice(0, 1), writeOnly.descriptor, 0), 'EACCES');
+      assert.equal(stats().bytesSent, sentBefore);
+      await p.client.write(local.slice(0, 4096), writeOnly.descriptor, 0);
+      await p.client.read(local.slice(0, 4096), readOnly.descriptor, 0);
+      await p.close();
+    });
+
+    it('reject bad arguments with EINVAL', async () => {
+      const p = await pair();
+      const region = register(new Uint8Array(64));
+      await rejectsWith(p.client.write(region, new Uint8Array(5)), 'EINVAL');
+      await rejectsWith(
+        p.client.write(
+          region,
+          region.descriptor.map((b, i) => (i === 0 ? 99 : b)),
+        ),
+        'EINVAL',
+      );
+      await rejectsWith(p.client.write(region, region.descriptor, -1), 'EINVAL');
+      await rejectsWith(p.client.write(region, region.descriptor, 1.5), 'EINVAL');
+      await rejectsWith(p.client.write(new Uint8Array(4) as never, region.descriptor), 'EINVAL');
+      const gone = register(new Uint8Array(64));
+      gone.deregister();
+      await rejectsWith(p.client.write(gone, region.descriptor), 'EINVAL');
+      await p.close();
+    });
+
+    it('get EACCES from the owner for a deregistered region, and the connection stays usable', async () => {
+      const p = await pair();
+      const remote = register(new Uint8Array(4096));
+      const local = register(pattern(4096, 5));
+      const descriptor = remote.descriptor;
+      remote.deregister();
+      remote.deregister();
+      await rejectsWith(p.client.write(local, descriptor), 'EACCES');
+      await rejectsWith(p.client.read(local, descriptor), 'EACCES');
+      await rejectsWith(p.client.write(local.slice(0, 0), descriptor), 'EACCES');
+      const live = register(new Uint8Array(4096));
+      await p.client.write(local, live.descriptor);
+      assert.deepEqual(live.bytes, local.bytes);
+      await p.client.send(Buffer.from('still here'));
+      assert.equal(Buffer.from(await p.server.receive()).toString(), 'still here');
+      await p.close();
+    });
+
+    it('honour peers: a leaked descriptor used from another connection gets EACCES', async () => {
+      const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+      const [alice, aliceServer] = await Promise.all([
+        connect({ host: HOST, port: listener.port, transport: TRANSPORT }),
+        listener.accept(),
+      ]);
+      const [mallory, malloryServer] = await Promise.all([
+        connect({ host: HOST, port: listener.port, transport: TRANSPORT }),
+        listener.accept(),
+      ]);
+      const alicesMemory = register(new Uint8Array(1024), { peers: [aliceServer] });
+      const local = register(pattern(1024, 11));
+      await rejectsWith(mallory.write(local, alicesMemory.descriptor), 'EACCES');
+      await rejectsWith(mallory.read(local, alicesMemory.descriptor), 'EACCES');
+      assert.equal(alicesMemory.bytes[0], 0);
+      await alice.write(local, alicesMemory.descriptor);
+      assert.deepEqual(alicesMemory.bytes, local.bytes);
+      await Promise.all([alice, aliceServer, mallory, malloryServer].map((c) => c.close()));
+      await listener.close();
+    });
+
+    it('many concurrent operations complete, each with its own result', async () => {
+      const p = await pair();
+      const remote = register(new Uint8Array(256 * 1024));
+      const ops: Promise<void>[] = [];
+      const locals = Array.from({ length: 256 }, (_, i) => register(pattern(1024, i + 1)));
+      for (let i = 0; i < 256; i++) ops.push(p.client.write(locals[i] as never, remote.descriptor, i * 1024));
+      const missing = register(new Uint8Array(8));
+      missing.deregister();
+      const refused = p.client.write(register(new Uint8Array(8)), missing.descriptor);
+      await Promise.all(ops);
+      await rejectsWith(refused, 'EACCES');
+      for (let i = 0; i < 256; i++)
+        assert.deepEqual(remote.bytes.subarray(i * 1024, (i + 1) * 1024), pattern(1024, i + 1));
+      await p.close();
+    });
+  });
+
+  describe('selection', () => {
+    for (const info of transports().filter((candidate) => !candidate.available)) {
+      it(`forcing ${info.kind}, unavailable here, rejects with ENODEV and the reason`, async () => {
+        const error = await rejectsWith(connect({ host: HOST, port: 1, transport: info.kind }), 'ENODEV');
+        assert.ok(error.message.includes(info.reason as string));
+        await rejectsWith(listen({ host: HOST, port: 0, transport: info.kind }), 'ENODEV');
+      });
+    }
+
+    it('rejects invalid options and environment values with EINVAL naming them', async () => {
+      const saved = process.env.FABRIC_POLL;
+      process.env.FABRIC_POLL = 'fast';
+      try {
+        const error = await rejectsWith(connect({ host: HOST, port: 1 }), 'EINVAL');
+        assert.match(error.message, /FABRIC_POLL=fast/);
+        assert.match(error.message, /event, spin, hybrid/);
+        // an explicit option beats the variable
+        const listener = await listen({ host: HOST, port: 0, pollMode: 'event', transport: TRANSPORT });
+        await listener.close();
+      } finally {
+        if (saved === undefined) delete process.env.FABRIC_POLL;
+        else process.env.FABRIC_POLL = saved;
+      }
+      await rejectsWith(connect({ host: HOST, port: 0 }), 'EINVAL');
+      await rejectsWith(connect({ host: '', port: 5 }), 'EINVAL');
+      await rejectsWith(listen({ maxMessageSize: 0 }), 'EINVAL');
+    });
+  });
+
+  describe('tokens', () => {
+    it('connect when both sides hold the same token', async () => {
+      const p = await pair({ token: 'correct horse' });
+      await p.client.send(Buffer.from('hi'));
+      assert.equal(Buffer.from(await p.server.receive()).toString(), 'hi');
+      await p.close();
+    });
+
+    for (const [name, clientToken] of [
+      ['a wrong token', 'wrong'],
+      ['no token', undefined],
+    ] as const) {
+      it(`reject a client with ${name} with EACCES; the server keeps serving`, async () => {
+        const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT, token: 'secret' });
+        const accepted = listener.accept();
+        const options = clientToken === undefined ? {} : { token: clientToken };
+        await rejectsWith(
+          connect({ host: HOST, port: listener.port, transport: TRANSPORT, ...options }),
+          'EACCES',
+        );
+        const good = await connect({
+          host: HOST,
+          port: listener.port,
+          transport: TRANSPORT,
+          token: 'secret',
+        });
+        const server = await accepted;
+        await good.send(Buffer.from('ok'));
+        assert.equal(Buffer.from(await server.receive()).toString(), 'ok');
+        await Promise.all([good.close(), server.close(), listener.close()]);
+      });
+    }
+
+    it('reject a server without the token the client expects with EACCES', async () => {
+      const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+      await rejectsWith(
+        connect({ host: HOST, port: listener.port, transport: TRANSPORT, token: 'secret' }),
+        'EACCES',
+      );
+      await listener.close();
+    });
+  });
+
+  it('frees what it holds: many connect/close cycles leave no open handles', async function () {
+    this.timeout(60000);
+    const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
+    const sockets = () => process.getActiveResourcesInfo().filter((kind) => kind.startsWith('TCP')).length;
+    const handlesBefore = sockets();
+    for (let i = 0; i < 50; i++) {
+      const [client, server] = await Promise.all([
+        connect({ host: HOST, port: listener.port, transport: TRANSPORT }),
+        listener.accept(),
+      ]);
+      await client.send(new Uint8Array(10));
+      await server.receive();
+      await Promise.all([client.close(), server.close()]);
+    }
+    await sleep(50);
+    const handlesAfter = sockets();
+    assert.ok(handlesAfter <= handlesBefore, `handles: ${handlesBefore} before, ${handlesAfter} after`);
+    await listener.close();
+  });
+});

@@ -1,0 +1,84 @@
+import * as assert from 'node:assert/strict';
+import {
+  type Connection,
+  connect,
+  FabricError,
+  type FabricErrorCode,
+  type Listener,
+  listen,
+  type TransportKind,
+} from '../src/index.js';
+import type { TransportOptions } from '../src/options.js';
+
+/** The transport the conformance suite runs against: FABRIC_TRANSPORT, default tcp. */
+export const TRANSPORT = (process.env.FABRIC_TRANSPORT ?? 'tcp') as TransportKind;
+/** Address both ends use: loopback, or the RDMA device's address (FABRIC_TEST_HOST) in the Soft-RoCE guest. */
+export const HOST = process.env.FABRIC_TEST_HOST ?? '127.0.0.1';
+
+export interface Pair {
+  listener: Listener;
+  client: Connection;
+  server: Connection;
+}
+
+/** A listener with one connection to it; `close()` tears all of it down. */
+export async function pair(
+  options: TransportOptions = {},
+  clientOptions: TransportOptions = {},
+): Promise<Pair & { close(): Promise<void> }> {
+  const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT, ...options });
+  const [client, server] = await Promise.all([
+    connect({ host: HOST, port: listener.port, transport: TRANSPORT, ...options, ...clientOptions }),
+    listener.accept(),
+  ]);
+  return {
+    listener,
+    client,
+    server,
+    close: async () => {
+      await Promise.all([client.close(), server.close(), listener.close()]);
+    },
+  };
+}
+
+/** Asserts that `promise` rejects with a FabricError of `code`, and returns it. */
+export async function rejectsWith(promise: Promise<unknown>, code: FabricErrorCode): Promise<FabricError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof FabricError, `expected a FabricError, got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+    assert.ok(error.message.length > 10, 'the message says what happened');
+    return error;
+  }
+  assert.fail(`expected a rejection with ${code}`);
+}
+
+/** Deterministic bytes for size `n`, different per `seed`. */
+export function pattern(n: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(n);
+  let x = seed * 2654435761;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+/** Resolves after `ms`; for bounded waits in tests that check something did NOT happen. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Settles `promise` or fails the test after `ms`: the suite never hangs on a bug. */
+export async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

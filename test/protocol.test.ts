@@ -1,0 +1,237 @@
+import * as assert from 'node:assert/strict';
+import { FabricError } from '../src/errors.js';
+import { DESCRIPTOR_SIZE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
+import {
+  decodeHeader,
+  encodeHeader,
+  type FrameHeader,
+  FrameType,
+  HEADER_SIZE,
+  HELLO_SIZE,
+} from '../src/protocol/frame.js';
+import { DISCARD, FrameReader } from '../src/protocol/frame-reader.js';
+import { decodeHello, encodeHello, newNonce, tokenProof } from '../src/protocol/handshake.js';
+import { pattern } from './helpers.js';
+
+function throwsCode(fn: () => unknown, code: string): void {
+  assert.throws(fn, (error: unknown) => error instanceof FabricError && error.code === code);
+}
+
+interface Received {
+  header: FrameHeader;
+  payload: Uint8Array;
+}
+
+/** Feeds `stream` to a reader in reads of at most `chunk` bytes, as a socket would. */
+function feed(
+  stream: Uint8Array,
+  chunk: number,
+  target?: (header: FrameHeader) => Uint8Array | undefined | typeof DISCARD,
+) {
+  const frames: Received[] = [];
+  const reader = new FrameReader({
+    payloadTarget: (header) => (target ? target(header) : undefined),
+    onFrame: (header, payload) => frames.push({ header, payload: new Uint8Array(payload) }),
+  });
+  let at = 0;
+  while (at < stream.length) {
+    const into = reader.nextBuffer();
+    assert.ok(into.length > 0, 'the reader always asks for at least one byte');
+    const n = Math.min(into.length, chunk, stream.length - at);
+    into.set(stream.subarray(at, at + n));
+    at += n;
+    reader.onRead(n);
+  }
+  return { frames, reader };
+}
+
+function frame(
+  header: Partial<FrameHeader> & { type: FrameType },
+  payload: Uint8Array = new Uint8Array(0),
+): Buffer {
+  return Buffer.concat([encodeHeader({ ...header, length: payload.length }), payload]);
+}
+
+describe('protocol', () => {
+  describe('frame header', () => {
+    it('round-trips every field', () => {
+      const header = {
+        type: FrameType.Write,
+        length: 123456,
+        id: 0xfffffffe,
+        aux: 77,
+        key: 0xfedcba9876543210n,
+        offset: 2 ** 53 - 1,
+      };
+      assert.deepEqual(decodeHeader(encodeHeader(header)), header);
+      assert.equal(encodeHeader(header).length, HEADER_SIZE);
+    });
+
+    it('rejects truncated, unknown, reserved-bit and oversized headers with EPROTO', () => {
+      const good = encodeHeader({ type: FrameType.Message, length: 5 });
+      throwsCode(() => decodeHeader(good.subarray(0, HEADER_SIZE - 1)), 'EPROTO');
+      for (const [at, value] of [
+        [0, 0x00],
+        [0, 0x7f],
+        [0, 0xff],
+        [1, 0x01],
+        [2, 0x01],
+        [31, 0xff],
+      ] as const) {
+        const bad = Buffer.from(good);
+        bad[at] = value;
+        throwsCode(() => decodeHeader(bad), 'EPROTO');
+      }
+      throwsCode(
+        () => decodeHeader(encodeHeader({ type: FrameType.Hello, length: HELLO_SIZE + 1 })),
+        'EPROTO',
+      );
+      throwsCode(() => decodeHeader(encodeHeader({ type: FrameType.Credit, length: 1 })), 'EPROTO');
+      throwsCode(() => decodeHeader(encodeHeader({ type: FrameType.Error, length: 100000 })), 'EPROTO');
+    });
+
+    it('never throws anything but EPROTO on random headers', () => {
+      for (let seed = 1; seed < 20000; seed++) {
+        const bytes = pattern(HEADER_SIZE, seed);
+        try {
+          decodeHeader(bytes);
+        } catch (error) {
+          assert.ok(error instanceof FabricError && error.code === 'EPROTO', String(error));
+        }
+      }
+    });
+  });
+
+  describe('frame reader', () => {
+    const stream = Buffer.concat([
+      frame({ type: FrameType.Message, aux: 9 }, pattern(10, 1)),
+      frame({ type: FrameType.Credit, aux: 4096 }),
+      frame({ type: FrameType.Message }, new Uint8Array(0)),
+      frame({ type: FrameType.Write, id: 3, key: 5n, offset: 8 }, pattern(70000, 2)),
+      frame({ type: FrameType.Message }, pattern(3, 3)),
+    ]);
+
+    for (const chunk of [1, 7, 32, 33, 100, 65536, 1 << 30]) {
+      it(`splits a stream into frames whatever the read sizes (${chunk}-byte reads)`, () => {
+        const { frames, reader } = feed(stream, chunk);
+        assert.deepEqual(
+          frames.map((f) => [f.header.type, f.payload.length]),
+          [
+            [FrameType.Message, 10],
+            [FrameType.Credit, 0],
+            [FrameType.Message, 0],
+            [FrameType.Write, 70000],
+            [FrameType.Message, 3],
+          ],
+        );
+        assert.deepEqual(frames[0]?.payload, pattern(10, 1));
+        assert.deepEqual(frames[3]?.payload, pattern(70000, 2));
+        assert.equal(frames[1]?.header.aux, 4096);
+        assert.ok(reader.atBoundary);
+      });
+    }
+
+    it('lands a payload in the memory the sink names, never reading past its header', () => {
+      const region = new Uint8Array(70000);
+      let asked = 0;
+      const { frames } = feed(stream, 1 << 30, (header) => {
+        if (header.type !== FrameType.Write) return undefined;
+        // the reader must not have consumed any payload byte yet: its next read goes straight into region
+        asked++;
+        return region;
+      });
+      assert.equal(asked, 1);
+      assert.equal(frames[3]?.payload.length, 70000);
+      assert.deepEqual(region, pattern(70000, 2));
+    });
+
+    it('drops a discarded payload and carries on with the next frame', () => {
+      const { frames } = feed(stream, 4000, (header) =>
+        header.type === FrameType.Write ? DISCARD : undefined,
+      );
+      assert.equal(frames[3]?.payload.length, 0);
+      assert.deepEqual(frames[4]?.payload, pattern(3, 3));
+    });
+
+    it('holds a truncated frame without delivering it', () => {
+      const { frames, reader } = feed(stream.subarray(0, stream.length - 1), 1000);
+      assert.equal(frames.length, 4);
+      assert.equal(reader.atBoundary, false);
+    });
+
+    it('rejects a corrupted stream with EPROTO', () => {
+      const corrupted = Buffer.from(stream);
+      corrupted[HEADER_SIZE + 10] = 0x99; // the second frame's type byte
+      throwsCode(() => feed(corrupted, 1000), 'EPROTO');
+    });
+  });
+
+  describe('hello', () => {
+    const hello = {
+      version: 1,
+      capabilities: 0,
+      maxMessageSize: 1 << 20,
+      receiveWindow: 2 << 20,
+      nonce: newNonce(),
+      proof: undefined,
+    };
+
+    it('round-trips, with and without a proof', () => {
+      assert.deepEqual(decodeHello(encodeHello(hello)), hello);
+      const proof = tokenProof('t', 'server', newNonce(), newNonce());
+      assert.deepEqual(decodeHello(encodeHello({ ...hello, proof })).proof, proof);
+    });
+
+    it('rejects a bad magic, version 0, unknown flags and inconsistent limits with EPROTO', () => {
+      const good = encodeHello(hello);
+      for (const [at, value] of [
+        [0, 0],
+        [4, 0],
+        [6, 0x80],
+      ] as const) {
+        const bad = Buffer.from(good);
+        bad[at] = value;
+        if (at === 4) bad[5] = 0;
+        throwsCode(() => decodeHello(bad), 'EPROTO');
+      }
+      throwsCode(() => decodeHello(encodeHello({ ...hello, receiveWindow: 100 })), 'EPROTO');
+      throwsCode(() => decodeHello(good.subarray(0, 10)), 'EPROTO');
+    });
+
+    it('binds proofs to the role and to both nonces', () => {
+      const [a, b] = [newNonce(), newNonce()];
+      const proof = tokenProof('secret', 'client', a, b);
+      assert.deepEqual(tokenProof('secret', 'client', a, b), proof);
+      assert.notDeepEqual(tokenProof('secret', 'server', a, b), proof);
+      assert.notDeepEqual(tokenProof('secret', 'client', b, a), proof);
+      assert.notDeepEqual(tokenProof('other', 'client', a, b), proof);
+    });
+  });
+
+  describe('region descriptor', () => {
+    it('round-trips key, length and access and carries no address', () => {
+      const region = { key: 0x0123456789abcdefn, length: 2 ** 40 + 5, access: 3 };
+      const bytes = encodeDescriptor(region);
+      assert.equal(bytes.length, DESCRIPTOR_SIZE);
+      assert.deepEqual(decodeDescriptor(bytes), region);
+    });
+
+    it('rejects anything else with EINVAL', () => {
+      const good = encodeDescriptor({ key: 1n, length: 10, access: 1 });
+      throwsCode(() => decodeDescriptor(good.subarray(1)), 'EINVAL');
+      throwsCode(() => decodeDescriptor('descriptor'), 'EINVAL');
+      for (const [at, value] of [
+        [0, 2],
+        [1, 0],
+        [1, 4],
+        [2, 1],
+        [5, 1],
+        [15, 0xff],
+      ] as const) {
+        const bad = new Uint8Array(good);
+        bad[at] = value;
+        throwsCode(() => decodeDescriptor(bad), 'EINVAL');
+      }
+    });
+  });
+});

@@ -1,0 +1,132 @@
+// Raw sockets that do not speak the protocol, or break it after the handshake, against a TCP listener:
+// each such connection is dropped on its own, and the listener and its other connections carry on.
+import * as assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { type Connection, connect, type Listener, listen } from '../src/index.js';
+import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
+import { encodeHello, newNonce } from '../src/protocol/handshake.js';
+import { sleep, within } from './helpers.js';
+
+/** A raw TCP client that collects everything the server sends until it closes. */
+async function rawClient(
+  port: number,
+): Promise<{ socket: net.Socket; received: () => Buffer; ended: Promise<void> }> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk) => chunks.push(chunk));
+  socket.on('error', () => {});
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await once(socket, 'connect');
+  return { socket, received: () => Buffer.concat(chunks), ended };
+}
+
+/** Plays the client side of the handshake by hand. */
+async function handshake(port: number) {
+  const client = await rawClient(port);
+  const hello = encodeHello({
+    version: 1,
+    capabilities: 0,
+    maxMessageSize: 1 << 20,
+    receiveWindow: 2 << 20,
+    nonce: newNonce(),
+    proof: undefined,
+  });
+  client.socket.write(Buffer.concat([encodeHeader({ type: FrameType.Hello, length: hello.length }), hello]));
+  while (client.received().length < HEADER_SIZE + hello.length) await sleep(2);
+  client.socket.write(encodeHeader({ type: FrameType.Auth }));
+  while (client.received().length < 2 * HEADER_SIZE + hello.length) await sleep(2);
+  const ready = decodeHeader(client.received().subarray(HEADER_SIZE + hello.length));
+  assert.equal(ready.type, FrameType.Ready);
+  return { ...client, consumed: 2 * HEADER_SIZE + hello.length };
+}
+
+describe('tcp: hostile and broken peers', () => {
+  let listener: Listener;
+  let good: { client: Connection; server: Connection };
+  const accepted: Connection[] = [];
+
+  beforeEach(async () => {
+    listener = await listen({ port: 0, transport: 'tcp', handshakeTimeout: 300 });
+    const [client, server] = await Promise.all([
+      connect({ host: '127.0.0.1', port: listener.port }),
+      listener.accept(),
+    ]);
+    good = { client, server };
+  });
+
+  afterEach(async () => {
+    // the well-behaved connection beside the junk is intact, and the listener still accepts
+    await good.client.send(Buffer.from('intact'));
+    assert.equal(Buffer.from(await good.server.receive()).toString(), 'intact');
+    const [late, lateServer] = await Promise.all([
+      connect({ host: '127.0.0.1', port: listener.port }),
+      listener.accept(),
+    ]);
+    await Promise.all([
+      late.close(),
+      lateServer.close(),
+      good.client.close(),
+      good.server.close(),
+      ...accepted.map((c) => c.close()),
+    ]);
+    await listener.close();
+  });
+
+  for (const [name, junk] of [
+    ['random garbage', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff))],
+    ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')],
+    ['a header announcing a 4 GiB HELLO', encodeHeader({ type: FrameType.Hello, length: 0xffffffff })],
+  ] as const) {
+    it(`drops a client that sends ${name}, answering with an EPROTO error frame`, async () => {
+      const client = await rawClient(listener.port);
+      client.socket.write(junk);
+      await within(2000, client.ended, 'server closing the junk connection');
+      const reply = client.received();
+      assert.ok(reply.length >= HEADER_SIZE);
+      const header = decodeHeader(reply);
+      assert.equal(header.type, FrameType.Error);
+      assert.match(reply.subarray(HEADER_SIZE).toString(), /protocol|HELLO/);
+    });
+  }
+
+  it('drops a client that stalls halfway through the handshake after handshakeTimeout', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write(encodeHeader({ type: FrameType.Hello, length: 84 }).subarray(0, 20));
+    const started = performance.now();
+    await within(3000, client.ended, 'handshake timeout');
+    assert.ok(performance.now() - started >= 250);
+  });
+
+  it('closes only the connection that breaks the protocol after the handshake, with EPROTO', async () => {
+    const raw = await handshake(listener.port);
+    const server = await listener.accept();
+    accepted.push(server);
+    const pending = server.receive().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    raw.socket.write(encodeHeader({ type: FrameType.WriteAck, id: 12345 })); // an ack for nothing
+    await within(2000, raw.ended, 'server closing the broken connection');
+    const error = await pending;
+    assert.equal((error as { code?: string }).code, 'EPROTO');
+    const header = decodeHeader(raw.received().subarray(raw.consumed));
+    assert.equal(header.type, FrameType.Error);
+  });
+
+  it('closes a connection whose peer sends more message bytes than its credit allows', async () => {
+    const raw = await handshake(listener.port);
+    const server = await listener.accept();
+    accepted.push(server);
+    const payload = Buffer.alloc(1 << 20);
+    // the listener's window is maxMessageSize (16 MiB default) + header + 1 MiB slack; 20 MiB overruns it
+    for (let i = 0; i < 20; i++)
+      raw.socket.write(
+        Buffer.concat([encodeHeader({ type: FrameType.Message, length: payload.length }), payload]),
+      );
+    await within(5000, raw.ended, 'server closing the overrunning connection');
+    await assert.rejects(async () => {
+      for (;;) await server.receive();
+    }, /EPROTO|credit/);
+  });
+});
