@@ -47,7 +47,7 @@ export function errorCodeFromWire(value: number): FabricErrorCode {
 }
 
 /** Maps a node:net / libuv error onto a FabricError that says what to do next. */
-export function fromSocketError(error: NodeJS.ErrnoException, peer: string): FabricError {
+export function fromSocketError(error: Error & { code?: string }, peer: string): FabricError {
   switch (error.code) {
     case 'ECONNREFUSED':
       return new FabricError(

@@ -78,7 +78,7 @@ function parseChoice<T extends string>(allowed: readonly T[]) {
 
 function parseInteger(min: number, max: number) {
   return (value: unknown, origin: Origin, fromEnv: boolean): number => {
-    const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    const n = fromEnv && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
     if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
     throw invalid(origin, fromEnv, value, `an integer from ${min} to ${max}`);
   };
@@ -89,7 +89,7 @@ const SIZE_SUFFIX: Record<string, number> = { '': 1, K: 1 << 10, M: 1 << 20, G: 
 function parseSize(min: number, max: number) {
   return (value: unknown, origin: Origin, fromEnv: boolean): number => {
     let n = value;
-    if (typeof value === 'string') {
+    if (fromEnv && typeof value === 'string') {
       const match = /^(\d+)\s*([KMG]?)(i?B)?$/i.exec(value.trim());
       n = match ? Number(match[1]) * (SIZE_SUFFIX[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN;
     }

@@ -345,6 +345,12 @@ export class TcpConnection implements Connection, FrameSink {
         return;
       }
       expect(FrameType.Auth, true);
+      if (!token && payload.length > 0) {
+        throw new FabricError(
+          'EACCES',
+          `${this.peerName} expects a token, but this side has none: set the same FABRIC_TOKEN on both sides`,
+        );
+      }
       if (token && !proofMatches(tokenProof(token, 'client', this.peer.nonce, this.nonce), payload)) {
         throw new FabricError(
           'EACCES',

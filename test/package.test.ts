@@ -1,0 +1,108 @@
+// Installs the packed package into a fresh consumer project, as a user would, and uses it from ESM, CommonJS
+// and TypeScript.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+function run(command: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}
+
+describe('the npm package', function () {
+  this.timeout(120000);
+  let consumer: string;
+
+  before(() => {
+    consumer = mkdtempSync(join(tmpdir(), 'fabric-consumer-'));
+    const stage = join(ROOT, 'scripts', 'stage-package.mjs');
+    const tarball = run(process.execPath, [stage, '--pack-destination', consumer], ROOT).trim();
+    writeFileSync(
+      join(consumer, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    );
+    run(
+      'npm',
+      ['install', '--offline', '--no-audit', '--no-fund', '--strict-allow-scripts', tarball],
+      consumer,
+    );
+  });
+
+  after(() => rmSync(consumer, { recursive: true, force: true }));
+
+  const program = `
+    const server = await listen({ port: 0 });
+    const [client, conn] = await Promise.all([connect({ host: '127.0.0.1', port: server.port }), server.accept()]);
+    await client.send(new TextEncoder().encode('ping'));
+    const text = new TextDecoder().decode(await conn.receive());
+    await Promise.all([client.close(), conn.close(), server.close()]);
+    console.log(text, transports()[0].kind, new FabricError('EINVAL', 'x').code);
+  `;
+
+  it('is importable from ESM', () => {
+    writeFileSync(
+      join(consumer, 'esm.mjs'),
+      `import { listen, connect, transports, FabricError } from 'fabric-transport';\n${program}`,
+    );
+    assert.equal(run('node', ['esm.mjs'], consumer).trim(), 'ping tcp EINVAL');
+  });
+
+  it('is requirable from CommonJS', () => {
+    writeFileSync(
+      join(consumer, 'cjs.cjs'),
+      `const { listen, connect, transports, FabricError } = require('fabric-transport');\n(async () => {${program}})();`,
+    );
+    assert.equal(run('node', ['cjs.cjs'], consumer).trim(), 'ping tcp EINVAL');
+  });
+
+  it('shares one module instance between import and require', () => {
+    writeFileSync(
+      join(consumer, 'dual.mjs'),
+      `import { createRequire } from 'node:module';\nimport { Region } from 'fabric-transport';\n` +
+        `console.log(Region === createRequire(import.meta.url)('fabric-transport').Region);`,
+    );
+    assert.equal(run('node', ['dual.mjs'], consumer).trim(), 'true');
+  });
+
+  it('resolves its types for ESM and CommonJS TypeScript consumers', () => {
+    const usage = `
+      const listener: Listener = await listen({ host: '127.0.0.1', port: 0, transport: 'tcp' });
+      const conn: Connection = await connect({ host: '127.0.0.1', port: listener.port });
+      const region: Region = register(new Float32Array(4), { access: 'read' });
+      const kind: TransportKind = conn.transport;
+      const info: TransportInfo[] = transports();
+      const error: FabricErrorCode = new FabricError('EINVAL', 'x').code;
+      void [region.descriptor, kind, info, error];
+    `;
+    const names =
+      'listen, connect, register, transports, FabricError, type Listener, type Connection, type Region, type TransportKind, type TransportInfo, type FabricErrorCode';
+    writeFileSync(join(consumer, 'types.mts'), `import { ${names} } from 'fabric-transport';\n${usage}\n`);
+    writeFileSync(
+      join(consumer, 'types.cts'),
+      `import { ${names} } from 'fabric-transport';\nasync function main() {${usage}}\nvoid main;\n`,
+    );
+    writeFileSync(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          types: [],
+          skipLibCheck: false,
+        },
+        files: ['types.mts', 'types.cts'],
+      }),
+    );
+    run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer], consumer);
+  });
+});
