@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { type Connection, connect, type Listener, listen } from '../src/index.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
 import { encodeHello, newNonce } from '../src/protocol/handshake.js';
-import { sleep, within } from './helpers.js';
+import { rejectsWith, sleep, within } from './helpers.js';
 
 /** A raw TCP client that collects everything the server sends until it closes. */
 async function rawClient(
@@ -128,5 +128,30 @@ describe('tcp: hostile and broken peers', () => {
     await assert.rejects(async () => {
       for (;;) await server.receive();
     }, /EPROTO|credit/);
+  });
+
+  describe('a client connecting to something else', () => {
+    it('rejects with EPROTO when the server answers with something that is not the protocol', async () => {
+      const server = net.createServer((socket) =>
+        socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'),
+      );
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as net.AddressInfo).port;
+      const error = await rejectsWith(connect({ host: '127.0.0.1', port }), 'EPROTO');
+      assert.match(error.message, /fabric-transport endpoint/);
+      server.close();
+    });
+
+    it('rejects with ETIMEDOUT when the server never answers', async () => {
+      const sockets: net.Socket[] = [];
+      const server = net.createServer((socket) => sockets.push(socket));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as net.AddressInfo).port;
+      await rejectsWith(connect({ host: '127.0.0.1', port, handshakeTimeout: 200 }), 'ETIMEDOUT');
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    });
   });
 });

@@ -109,9 +109,7 @@ export class TcpConnection implements Connection, FrameSink {
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
     this.socket.on('error', (error) => this.fail(this.socketError(error)));
-    this.socket.on('end', () =>
-      this.fail(new FabricError('ECLOSED', `${this.peerName} closed the connection`)),
-    );
+    this.socket.on('end', () => this.fail(this.endReason()));
     this.socket.on('close', () =>
       this.fail(new FabricError('ECONNRESET', `the connection to ${this.peerName} was lost`)),
     );
@@ -562,10 +560,16 @@ export class TcpConnection implements Connection, FrameSink {
     try {
       this.reader.onRead(count);
     } catch (error) {
-      const reason =
+      let reason =
         error instanceof FabricError
           ? error
           : new FabricError('EPROTO', `cannot process a frame: ${String(error)}`);
+      if (reason.code === 'EPROTO' && this.state === 'handshake') {
+        reason = new FabricError(
+          'EPROTO',
+          `handshake with ${this.peerName} failed, is it a fabric-transport endpoint? ${reason.message}`,
+        );
+      }
       this.abort(reason, reason.code === 'EPROTO' || reason.code === 'EACCES');
     }
   }
@@ -611,6 +615,23 @@ export class TcpConnection implements Connection, FrameSink {
           `the connection to ${this.peerName} was reset (${error.code ?? error.message})`,
           { cause: error },
         );
+  }
+
+  /** Why the peer's FIN ended the connection: a clean close only between frames, after the handshake. */
+  private endReason(): FabricError {
+    if (!this.reader.atBoundary) {
+      return new FabricError(
+        'ECONNRESET',
+        `${this.peerName} closed the connection in the middle of a frame: did the peer crash?`,
+      );
+    }
+    if (this.state === 'handshake') {
+      return new FabricError(
+        'ECONNRESET',
+        `${this.peerName} closed the connection during the handshake: is it a fabric-transport listener?`,
+      );
+    }
+    return new FabricError('ECLOSED', `${this.peerName} closed the connection`);
   }
 
   private closeReason(error: Error): FabricError {
