@@ -2,7 +2,7 @@
 //   - 8-byte round trip: fabric-transport messages vs raw node:net ping-pong
 //   - 16 MiB one-sided write bandwidth vs a raw node:net stream and iperf3 (single stream), when installed
 // Rounds alternate between the contenders so that drift on a noisy machine hits them alike; medians reported.
-//   node build/bench/tcp-baseline.js [--rounds N] [--json]
+//   node out/bench/tcp-baseline.js [--rounds N] [--json]
 import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';

@@ -1,4 +1,4 @@
-// Stages the publishable package in build/package and packs it: the same files as the repository's build,
+// Stages the publishable package in out/package and packs it: the same files as the repository's build,
 // with a manifest that has no scripts at all, so consumers install it without running anything
 // (npm's --strict-allow-scripts refuses packages that declare install or prepare scripts).
 // Usage: node scripts/stage-package.mjs [--pack-destination DIR]   (run `npm run build` first)
@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const stage = join(root, 'build', 'package');
+const stage = join(root, 'out', 'package');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 if (!existsSync(join(root, 'dist', 'cjs', 'index.js'))) {
   console.error('stage-package: dist/ is missing; run `npm run build` first');

@@ -18,7 +18,7 @@ export type {
   TransportKind,
   TransportOptions,
 } from './options.js';
-export type { RdmaDevice, RdmaPort } from './rdma-devices.js';
+export type { RdmaDevice, RdmaGid, RdmaPort } from './rdma-devices.js';
 export { type Access, Region, RegionSlice, type RegisterOptions, register } from './region.js';
 export { type TransportInfo, transports } from './selection.js';
 export { type Stats, stats } from './stats.js';

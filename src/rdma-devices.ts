@@ -1,10 +1,25 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NativeAddon } from './native.js';
+
+export interface RdmaGid {
+  index: number;
+  /** The GID in IPv6 notation. */
+  gid: string;
+  /** 'IB/RoCE v1' or 'RoCE v2', as the kernel names it. */
+  type: string;
+  /** The network device a RoCE GID belongs to. */
+  netdev?: string;
+  /** The IPv4 address of an IPv4-mapped RoCE GID. */
+  ipv4?: string;
+}
 
 export interface RdmaPort {
   port: number;
   state: string;
   linkLayer: 'Ethernet' | 'InfiniBand' | string;
+  activeMtu?: number;
+  gids: RdmaGid[];
 }
 
 export interface RdmaDevice {
@@ -30,8 +45,42 @@ function listDir(path: string): string[] {
   }
 }
 
-/** RDMA devices as the kernel lists them in sysfs (no rdma-core needed to look). */
-export function rdmaDevices(root = SYSFS): RdmaDevice[] {
+function gids(portDir: string): RdmaGid[] {
+  const found: RdmaGid[] = [];
+  for (const entry of listDir(join(portDir, 'gids'))) {
+    const gid = readText(join(portDir, 'gids', entry));
+    if (gid === '' || /^[0:]+$/.test(gid)) continue;
+    const index = Number(entry);
+    const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{4}):([0-9a-f]{4})$/.exec(gid);
+    const netdev = readText(join(portDir, 'gid_attrs', 'ndevs', entry));
+    const info: RdmaGid = { index, gid, type: readText(join(portDir, 'gid_attrs', 'types', entry)) };
+    if (netdev) info.netdev = netdev;
+    if (mapped) {
+      const word = Number.parseInt(`${mapped[1]}${mapped[2]}`, 16);
+      info.ipv4 = [word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff].join('.');
+    }
+    found.push(info);
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * RDMA devices and their ports: what libibverbs reports when the addon is loaded (only devices it can
+ * open), else what sysfs lists; GIDs always come from sysfs.
+ */
+export function rdmaDevices(addon: NativeAddon | undefined, root = SYSFS): RdmaDevice[] {
+  if (addon?.devices) {
+    return addon.devices().map((device) => ({
+      name: device.name,
+      ports: device.ports.map((port) => ({
+        port: port.port,
+        state: port.state,
+        linkLayer: port.linkLayer,
+        activeMtu: port.activeMtu,
+        gids: gids(join(root, device.name, 'ports', String(port.port))),
+      })),
+    }));
+  }
   return listDir(root).map((name) => ({
     name,
     ports: listDir(join(root, name, 'ports')).map((port) => ({
@@ -39,6 +88,7 @@ export function rdmaDevices(root = SYSFS): RdmaDevice[] {
       // e.g. "4: ACTIVE"
       state: readText(join(root, name, 'ports', port, 'state')).replace(/^\d+:\s*/, ''),
       linkLayer: readText(join(root, name, 'ports', port, 'link_layer')),
+      gids: gids(join(root, name, 'ports', port)),
     })),
   }));
 }

@@ -1,4 +1,5 @@
 import { FabricError } from './errors.js';
+import { type NativeAddon, nativeAddon } from './native.js';
 import type { TransportChoice, TransportKind } from './options.js';
 import { type RdmaDevice, rdmaDevices } from './rdma-devices.js';
 
@@ -7,30 +8,46 @@ export interface TransportInfo {
   available: boolean;
   /** Why the transport cannot be used here; absent when available. */
   reason?: string;
-  /** RDMA devices whose link layer matches this transport. */
+  /** RDMA devices with a port of this transport's link layer. */
   devices?: RdmaDevice[];
 }
 
 const LINK_LAYER: Record<'roce' | 'ib', string> = { roce: 'Ethernet', ib: 'InfiniBand' };
 
-function rdmaInfo(kind: 'roce' | 'ib', all: RdmaDevice[]): TransportInfo {
+/** The verbs layer, or why it cannot be used on this host. */
+function verbsLayer(): NativeAddon | string {
+  const addon = nativeAddon();
+  if (typeof addon === 'string') return addon;
+  const status = addon.status();
+  return status.loaded ? addon : (status.reason ?? 'the verbs layer did not load');
+}
+
+function rdmaInfo(kind: 'roce' | 'ib', verbs: NativeAddon | string, all: RdmaDevice[]): TransportInfo {
   const linkLayer = LINK_LAYER[kind];
   const devices = all.filter((device) => device.ports.some((port) => port.linkLayer === linkLayer));
-  const seen = devices.map(
-    (device) =>
-      `${device.name} (${device.ports.map((port) => `port ${port.port} ${port.state}`).join(', ')})`,
+  const active = devices.filter((device) =>
+    device.ports.some((port) => port.linkLayer === linkLayer && port.state === 'ACTIVE'),
   );
-  const reason =
-    devices.length === 0
-      ? `no RDMA device with an ${linkLayer} link layer (${all.length === 0 ? '/sys/class/infiniband lists none' : `found only ${all.map((d) => d.name).join(', ')}`})`
-      : `found ${seen.join(', ')}, but this version of fabric-transport has no verbs transport yet: use tcp`;
+  const describe = (list: RdmaDevice[]) =>
+    list
+      .map((d) => `${d.name} (${d.ports.map((p) => `port ${p.port} ${p.linkLayer} ${p.state}`).join(', ')})`)
+      .join(', ');
+  let reason: string;
+  if (typeof verbs === 'string') reason = verbs;
+  else if (devices.length === 0)
+    reason = `no RDMA device with an ${linkLayer} link layer (${all.length === 0 ? 'none found' : `found ${describe(all)}`})`;
+  else if (active.length === 0)
+    reason = `no ${linkLayer} RDMA port is ACTIVE (found ${describe(devices)}): check the link`;
+  else
+    reason = `found ${describe(active)}, but this version of fabric-transport has no verbs transport yet: use tcp`;
   return { kind, available: false, reason, devices };
 }
 
 /** Every transport with whether it can be used on this host, and why not. */
 export function transports(): TransportInfo[] {
-  const devices = rdmaDevices();
-  return [{ kind: 'tcp', available: true }, rdmaInfo('roce', devices), rdmaInfo('ib', devices)];
+  const verbs = verbsLayer();
+  const devices = rdmaDevices(typeof verbs === 'string' ? undefined : verbs);
+  return [{ kind: 'tcp', available: true }, rdmaInfo('roce', verbs, devices), rdmaInfo('ib', verbs, devices)];
 }
 
 /** The transport to use for a connection: a forced one must be usable; 'auto' takes the best usable one. */

@@ -63,6 +63,15 @@ describe('the npm package', function () {
     assert.equal(run('node', ['cjs.cjs'], consumer).trim(), 'ping tcp EINVAL');
   });
 
+  it('loads its prebuilt native addon, with no compiler or install script involved', () => {
+    writeFileSync(
+      join(consumer, 'addon.cjs'),
+      `const { transports } = require('fabric-transport');\nconsole.log(transports().find((t) => t.kind === 'roce').reason);`,
+    );
+    const reason = run('node', ['addon.cjs'], consumer).trim();
+    assert.doesNotMatch(reason, /native addon/, reason);
+  });
+
   it('shares one module instance between import and require', () => {
     writeFileSync(
       join(consumer, 'dual.mjs'),

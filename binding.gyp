@@ -1,0 +1,24 @@
+{
+  "variables": {
+    "has_rdma_headers": "<!(node scripts/has-rdma-headers.mjs)"
+  },
+  "targets": [
+    {
+      "target_name": "fabric_transport",
+      "sources": ["native/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
+      "libraries": ["-ldl"],
+      "conditions": [
+        [
+          "has_rdma_headers==1",
+          {
+            "sources": ["native/rdma_api.cc", "native/devices.cc"],
+            "defines": ["FABRIC_HAVE_RDMA"]
+          }
+        ]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,38 @@
+// The native addon's entry point: what JS can call. Built with rdma-core's headers, it exposes the verbs
+// layer; built without them, it only says so (see binding.gyp).
+#include <napi.h>
+
+#ifdef FABRIC_HAVE_RDMA
+#include "devices.h"
+#include "rdma_api.h"
+#endif
+
+namespace {
+
+// { loaded: true } or { loaded: false, reason }: whether the verbs layer can be used on this host.
+Napi::Value Status(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object status = Napi::Object::New(env);
+#ifdef FABRIC_HAVE_RDMA
+  status.Set("loaded", fabric::Rdma() != nullptr);
+  if (fabric::Rdma() == nullptr) status.Set("reason", fabric::LoadError());
+#else
+  status.Set("loaded", false);
+  status.Set("reason",
+             "this build of the addon has no verbs support: rdma-core's headers were missing when it was "
+             "built (install libibverbs-dev and librdmacm-dev, then run npm run build:native)");
+#endif
+  return status;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("status", Napi::Function::New(env, Status));
+#ifdef FABRIC_HAVE_RDMA
+  exports.Set("devices", Napi::Function::New(env, fabric::Devices));
+#endif
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(fabric_transport, Init)

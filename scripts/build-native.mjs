@@ -1,0 +1,40 @@
+// Builds the native addon with node-gyp and stages it as this platform's prebuild, which the loader prefers.
+// Without a compiler the package still works over TCP: the build is skipped with a warning, unless
+// FABRIC_REQUIRE_NATIVE=1 (CI) makes that an error. Without rdma-core's headers the addon builds without
+// its verbs layer (binding.gyp) and says so at run time.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const require = createRequire(import.meta.url);
+const required = process.env.FABRIC_REQUIRE_NATIVE === '1';
+
+function fail(message) {
+  console.error(`build-native: ${message}`);
+  if (required) process.exit(1);
+  console.error(
+    'build-native: continuing without the native addon: only the TCP transport will be available',
+  );
+  process.exit(0);
+}
+
+let nodeGyp;
+try {
+  nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
+} catch {
+  fail('node-gyp is not installed (it is a devDependency: run npm ci)');
+}
+// Node's own headers, from the installation running this script: node-gyp would otherwise download them.
+const nodedir = join(dirname(process.execPath), '..');
+const headersHere = existsSync(join(nodedir, 'include', 'node', 'node_api.h'));
+const args = [nodeGyp, 'rebuild', ...(headersHere ? [`--nodedir=${nodedir}`] : [])];
+const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+if (result.status !== 0) fail('node-gyp failed (a C++ compiler, make and python3 are needed)');
+
+const built = join(root, 'build', 'Release', 'fabric_transport.node');
+const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+mkdirSync(prebuild, { recursive: true });
+copyFileSync(built, join(prebuild, 'fabric_transport.node'));
+console.log(`build-native: ${join(prebuild, 'fabric_transport.node')}`);
