@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeAddon } from './native.js';
+import type { DeviceFilter } from './options.js';
 
 export interface RdmaGid {
   index: number;
@@ -91,4 +92,25 @@ export function rdmaDevices(addon: NativeAddon | undefined, root = SYSFS): RdmaD
       gids: gids(join(root, name, 'ports', port)),
     })),
   }));
+}
+
+/**
+ * Applies `FABRIC_DEVICE` / `device` filters: with any plain entries, only those devices (and ports, for
+ * `dev:port`) remain; `^dev` and `^dev:port` entries remove theirs.
+ */
+export function filterDevices(devices: RdmaDevice[], filters: DeviceFilter[]): RdmaDevice[] {
+  const matches = (filter: DeviceFilter, device: RdmaDevice, port: RdmaPort) =>
+    filter.name === device.name && (filter.port === undefined || filter.port === port.port);
+  const includes = filters.filter((filter) => !filter.exclude);
+  const excludes = filters.filter((filter) => filter.exclude);
+  return devices
+    .map((device) => ({
+      ...device,
+      ports: device.ports.filter(
+        (port) =>
+          (includes.length === 0 || includes.some((filter) => matches(filter, device, port))) &&
+          !excludes.some((filter) => matches(filter, device, port)),
+      ),
+    }))
+    .filter((device) => device.ports.length > 0);
 }

@@ -1,7 +1,12 @@
 import { FabricError } from './errors.js';
 import { type NativeAddon, nativeAddon } from './native.js';
-import type { TransportChoice, TransportKind } from './options.js';
-import { type RdmaDevice, rdmaDevices } from './rdma-devices.js';
+import {
+  resolveOptions,
+  type TransportChoice,
+  type TransportKind,
+  type TransportOptions,
+} from './options.js';
+import { filterDevices, type RdmaDevice, rdmaDevices } from './rdma-devices.js';
 
 export interface TransportInfo {
   kind: TransportKind;
@@ -43,16 +48,23 @@ function rdmaInfo(kind: 'roce' | 'ib', verbs: NativeAddon | string, all: RdmaDev
   return { kind, available: false, reason, devices };
 }
 
-/** Every transport with whether it can be used on this host, and why not. */
-export function transports(): TransportInfo[] {
+/**
+ * Every transport with whether it can be used on this host, and why not. RDMA devices are those that
+ * `device` (default: FABRIC_DEVICE) selects.
+ */
+export function transports(options: Pick<TransportOptions, 'device'> = {}): TransportInfo[] {
+  const { devices: filters } = resolveOptions(options);
   const verbs = verbsLayer();
-  const devices = rdmaDevices(typeof verbs === 'string' ? undefined : verbs);
+  const devices = filterDevices(rdmaDevices(typeof verbs === 'string' ? undefined : verbs), filters);
   return [{ kind: 'tcp', available: true }, rdmaInfo('roce', verbs, devices), rdmaInfo('ib', verbs, devices)];
 }
 
 /** The transport to use for a connection: a forced one must be usable; 'auto' takes the best usable one. */
-export function chooseTransport(choice: TransportChoice): TransportKind {
-  const infos = transports();
+export function chooseTransport(
+  choice: TransportChoice,
+  options: Pick<TransportOptions, 'device'>,
+): TransportKind {
+  const infos = transports(options);
   if (choice === 'auto') {
     const best = ['ib', 'roce', 'tcp'].map((kind) =>
       infos.find((info) => info.kind === kind && info.available),
