@@ -3,7 +3,8 @@
 import * as assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { type Connection, connect, type Listener, listen } from '../src/index.js';
+import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
+import { decodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
 import { encodeHello, newNonce } from '../src/protocol/handshake.js';
 import { rejectsWith, sleep, within } from './helpers.js';
@@ -89,6 +90,19 @@ describe('tcp: hostile and broken peers', () => {
       assert.match(reply.subarray(HEADER_SIZE).toString(), /protocol|HELLO/);
     });
   }
+
+  it('never lets a client that has not completed the handshake write into a region', async () => {
+    const region = register(new Uint8Array(64));
+    const remote = decodeDescriptor(region.descriptor);
+    const client = await rawClient(listener.port);
+    const payload = Buffer.alloc(64, 0xee);
+    client.socket.write(
+      Buffer.concat([encodeHeader({ type: FrameType.Write, id: 1, key: remote.key, length: 64 }), payload]),
+    );
+    await within(2000, client.ended, 'server closing the connection');
+    assert.ok(region.bytes.every((byte) => byte === 0));
+    region.deregister();
+  });
 
   it('drops a client that stalls halfway through the handshake after handshakeTimeout', async () => {
     const client = await rawClient(listener.port);

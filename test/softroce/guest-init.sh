@@ -7,9 +7,9 @@
 # guest could not get that far. The command's output goes to ttyS1; this
 # script's own messages go to the console (ttyS0).
 #
-# No `set -e`: PID 1 must not exit (the kernel would panic); every path ends in
-# halt.
-set -uo pipefail
+# No `set -eu`: PID 1 must not exit (the kernel would panic); every path ends
+# in halt.
+set -o pipefail
 
 readonly RUN=/run/softroce
 readonly DEV=rxe0 HOST_ADDR=10.0.0.1 PEER_ADDR=10.0.0.2
@@ -37,10 +37,12 @@ infra() {
 mount_basics() {
   # The modules of the booted kernel live in the host's cache, which the guest
   # sees read-only through the host root. Bind them before /tmp is replaced,
-  # in case the cache lives under /tmp.
+  # in case the cache lives under /tmp. devtmpfs has no /dev/fd, which bash's
+  # process substitution needs.
   mkdir -p "/lib/modules/$(uname -r)" &&
     mount --bind "$SOFTROCE_KMODDIR" "/lib/modules/$(uname -r)" &&
     mount -t tmpfs -o mode=1777 tmpfs /tmp &&
+    ln -sfn /proc/self/fd /dev/fd &&
     mkdir -p /dev/shm /dev/pts &&
     mount -t tmpfs -o mode=1777 tmpfs /dev/shm &&
     mount -t devpts devpts /dev/pts
@@ -101,15 +103,37 @@ setup_rxe() {
   log "$DEV ACTIVE on veth0 ($HOST_ADDR), RoCE v2 IPv4 GID index $GID_INDEX"
 }
 
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# Processes that COMMAND leaves running hold its output pipe open, so the
+# guest would never stop: give them a moment, then end them (kill -1 from
+# PID 1 reaches every process but PID 1; the output reader ignores TERM).
+end_leftovers() {
+  local reader=$1 signal
+  for signal in TERM KILL; do
+    wait_for 5 gone "$reader" && return 0
+    log "ending what the command left running (SIG$signal)"
+    kill "-$signal" -1 2>/dev/null
+  done
+  wait_for 5 gone "$reader"
+}
+
+# Through a pipe, so the command sees what it would see under CI, not a tty.
 run_command() {
+  local fifo=/run/softroce-output reader rc
+  mkfifo "$fifo"
+  (trap '' TERM && exec cat <"$fifo" >/dev/ttyS1) &
+  reader=$!
   (
     # shellcheck source=/dev/null
     . "$RUN/env.sh" # variables passed through from the host
     export FABRIC_TEST_HOST=$HOST_ADDR FABRIC_TEST_DEVICE=$DEV FABRIC_TEST_GID_INDEX=$GID_INDEX
     ulimit -l unlimited
-    # Through a pipe, so the command sees what it would see under CI, not a tty.
-    bash -c "$SOFTROCE_CMD" </dev/null 2>&1 | cat
-  ) >/dev/ttyS1
+    exec bash -c "$SOFTROCE_CMD"
+  ) </dev/null >"$fifo" 2>&1
+  rc=$?
+  end_leftovers "$reader"
+  return "$rc"
 }
 
 main() {

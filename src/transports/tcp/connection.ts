@@ -234,6 +234,18 @@ export class TcpConnection implements Connection, FrameSink {
   // ---- FrameSink: where payloads land, and what each frame does -------------------------------------------
 
   payloadTarget(header: FrameHeader): Uint8Array | undefined | typeof DISCARD {
+    if (
+      this.state !== 'open' &&
+      header.type !== FrameType.Hello &&
+      header.type !== FrameType.Auth &&
+      header.type !== FrameType.Error
+    ) {
+      // Nothing of an unauthenticated peer's data frames is read, let alone written into a region.
+      throw new FabricError(
+        'EPROTO',
+        `protocol violation by the peer: frame type 0x${header.type.toString(16)} before the handshake completed`,
+      );
+    }
     switch (header.type) {
       case FrameType.Message:
         this.chargeMessage(header);
