@@ -80,15 +80,14 @@ ipv4_gid_index() {
   return 1
 }
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s.
+# wait_for SECONDS CMD...: poll CMD until it succeeds or about SECONDS pass.
 wait_for() {
-  local tries=$(($1 * 10))
+  local end=$((SECONDS + $1))
   shift
-  while ((tries-- > 0)); do
-    "$@" && return 0
+  until "$@"; do
+    ((SECONDS <= end)) || return 1
     sleep 0.1
   done
-  return 1
 }
 
 setup_rxe() {

@@ -22,9 +22,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
 # virtio, 9p and overlay are modules in Debian's kernel.
-for ko in $(cat /modules/order); do
+while read -r ko; do
   insmod "/modules/$ko" || die "insmod $ko failed"
-done
+done </modules/order
 
 mkdir -p /lower /rw /newroot
 # The 9p device can show up a moment after its driver loads.

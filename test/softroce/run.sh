@@ -31,7 +31,7 @@ readonly KERNEL_ARGS="tsc=reliable clocksource=tsc mitigations=off"
 readonly EXIT_TIMEOUT=124 EXIT_INFRA=125
 
 START=$EPOCHREALTIME
-RUN= QEMU_PID= TAIL_PID= KEEP_RUN=0
+RUN='' QEMU_PID='' TAIL_PID='' KEEP_RUN=0
 
 log() { echo "softroce: $*" >&2; }
 
@@ -62,7 +62,7 @@ install_packages() {
 
 # linux-image-amd64 is a metapackage; the kernel is its linux-image-<ver> dependency.
 kernel_package() {
-  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !n++ { print $2 }'
 }
 
 # Debian's stock kernel, unpacked under $SOFTROCE_DIR/kernel; kept until that is removed.
@@ -98,9 +98,12 @@ extract_vmlinux() {
   setup=$(od -An -tu1 -j $((0x1f1)) -N1 "$1")
   off=$(od -An -tu4 -j $((0x248)) -N4 "$1")
   len=$(od -An -tu4 -j $((0x24c)) -N4 "$1")
-  dd if="$1" iflag=skip_bytes,count_bytes skip=$(((setup + 1) * 512 + off)) count="$len" bs=1M status=none |
-    xz -dc --single-stream >"$2" 2>/dev/null &&
-    [[ $(head -c 4 "$2") == $'\x7fELF' ]] || { rm -f "$2"; return 1; }
+  if dd if="$1" iflag=skip_bytes,count_bytes skip=$(((setup + 1) * 512 + off)) count="$len" bs=1M status=none |
+    xz -dc --single-stream >"$2" 2>/dev/null && [[ $(head -c 4 "$2") == $'\x7fELF' ]]; then
+    return 0
+  fi
+  rm -f "$2"
+  return 1
 }
 
 # The initramfs drivers, in load order.
@@ -135,6 +138,7 @@ build_initramfs() {
 prepare() {
   local t0=$EPOCHREALTIME lock
   mkdir -p "$SOFTROCE_DIR"
+  SOFTROCE_DIR=$(cd "$SOFTROCE_DIR" && pwd -P) # the guest sees it at this path
   exec {lock}>"$SOFTROCE_DIR/.lock"
   flock "$lock"
   install_packages
@@ -157,6 +161,8 @@ passed_env() {
 # settings in, its exit status, logs and timings out.
 prepare_run() {
   mkdir -p "$SOFTROCE_DIR/runs"
+  # Logs of failed runs are kept; a week is enough.
+  find "$SOFTROCE_DIR/runs" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {} +
   RUN=$(mktemp -d "$SOFTROCE_DIR/runs/XXXXXXXX")
   install -m 755 "$HERE/guest-init.sh" "$RUN/guest-init.sh"
   {
@@ -179,6 +185,7 @@ qarg() { echo "${1//,/,,}"; }
 # 9p shares: the host root read-only (the guest's lower layer), the checkout
 # and the run directory read-write. No network card at all.
 qemu_args() {
+  # shellcheck disable=SC2054 # qemu's own option syntax is comma-separated
   QEMU_ARGS=(
     -accel tcg,thread=multi -cpu max -smp "$SOFTROCE_SMP" -m "$SOFTROCE_MEM"
     -nodefaults -no-user-config -display none -nic none -no-reboot
@@ -227,10 +234,10 @@ show_logs() {
 }
 
 timings() {
-  local ready done
+  local ready finished
   ready=$(awk '$1 == "ready" { print $2 }' "$RUN/timing" 2>/dev/null)
-  done=$(awk '$1 == "done" { print $2 }' "$RUN/timing" 2>/dev/null)
-  echo "guest ready ${ready:-?} s after boot, command $(awk -v a="$ready" -v b="$done" \
+  finished=$(awk '$1 == "done" { print $2 }' "$RUN/timing" 2>/dev/null)
+  echo "guest ready ${ready:-?} s after boot, command $(awk -v a="$ready" -v b="$finished" \
     'BEGIN { printf "%.1f", b - a }') s, qemu $(since "$BOOT_T0") s, total $(since "$START") s"
 }
 
@@ -254,6 +261,7 @@ report() {
 }
 
 # Leaves no qemu behind: timeout(1) hands the TERM on to qemu; KILL if it lingers.
+# shellcheck disable=SC2317 # reached through the EXIT trap
 stop_guest() {
   [[ -n $QEMU_PID ]] || return 0
   kill -TERM "$QEMU_PID" 2>/dev/null || true
@@ -271,6 +279,7 @@ stop_guest() {
   wait "$QEMU_PID" 2>/dev/null || true
 }
 
+# shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
   local rc=$?
   trap - ERR
@@ -293,7 +302,7 @@ main() {
 }
 
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
 trap 'die "line $LINENO: $BASH_COMMAND failed"' ERR
 main "$@"
