@@ -41,7 +41,9 @@ export class FrameReader {
 
   /** The memory the next read must fill (never empty). */
   nextBuffer(): Uint8Array {
-    if (this.header === undefined) return this.headerBuf.subarray(this.headerFill);
+    if (this.header === undefined) {
+      return this.headerFill === 0 ? this.headerBuf : this.headerBuf.subarray(this.headerFill);
+    }
     if (this.discarding) {
       this.scratch ??= new Uint8Array(DISCARD_CHUNK);
       return this.scratch.subarray(0, Math.min(this.discardLeft, DISCARD_CHUNK));

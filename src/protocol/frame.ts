@@ -77,28 +77,26 @@ export function encodeHeader(header: Partial<FrameHeader> & { type: FrameType })
 }
 
 /** Decodes and validates one header; any malformed field is an EPROTO FabricError. */
-export function decodeHeader(buf: Uint8Array): FrameHeader {
-  if (buf.length < HEADER_SIZE)
-    throw protocolError(`truncated header (${buf.length} of ${HEADER_SIZE} bytes)`);
-  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_SIZE);
-  const type = view.getUint8(0);
+export function decodeHeader(bytes: Uint8Array): FrameHeader {
+  if (bytes.length < HEADER_SIZE)
+    throw protocolError(`truncated header (${bytes.length} of ${HEADER_SIZE} bytes)`);
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const type = buf[0] as number;
   if (!KNOWN_TYPES.has(type))
     throw protocolError(`unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
-  if (view.getUint8(1) !== 0 || view.getUint16(2, true) !== 0) {
-    throw protocolError('reserved header bytes are not zero');
-  }
-  const length = view.getUint32(4, true);
+  if (buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) throw protocolError('reserved header bytes are not zero');
+  const length = buf.readUInt32LE(4);
   if (!lengthAllowed(type, length)) {
     throw protocolError(`frame type 0x${type.toString(16)} cannot carry ${length} payload bytes`);
   }
-  const offsetHigh = view.getUint32(28, true);
+  const offsetHigh = buf.readUInt32LE(28);
   if (offsetHigh > 0x1f_ffff) throw protocolError('offset exceeds 2^53');
   return {
     type,
     length,
-    id: view.getUint32(8, true),
-    aux: view.getUint32(12, true),
-    key: view.getBigUint64(16, true),
-    offset: offsetHigh * 0x1_0000_0000 + view.getUint32(24, true),
+    id: buf.readUInt32LE(8),
+    aux: buf.readUInt32LE(12),
+    key: buf.readBigUInt64LE(16),
+    offset: offsetHigh * 0x1_0000_0000 + buf.readUInt32LE(24),
   };
 }
