@@ -14,7 +14,13 @@
         [
           "has_rdma_headers==1",
           {
-            "sources": ["native/rdma_api.cc", "native/devices.cc"],
+            "sources": [
+              "native/rdma_api.cc",
+              "native/devices.cc",
+              "native/fd_watcher.cc",
+              "native/cm_events.cc",
+              "native/endpoint.cc"
+            ],
             "defines": ["FABRIC_HAVE_RDMA"]
           }
         ]

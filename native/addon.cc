@@ -3,7 +3,9 @@
 #include <napi.h>
 
 #ifdef FABRIC_HAVE_RDMA
+#include "addon_data.h"
 #include "devices.h"
+#include "endpoint.h"
 #include "rdma_api.h"
 #endif
 
@@ -29,6 +31,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("status", Napi::Function::New(env, Status));
 #ifdef FABRIC_HAVE_RDMA
   exports.Set("devices", Napi::Function::New(env, fabric::Devices));
+  auto* data = new fabric::AddonData();
+  Napi::Function endpoint = fabric::Endpoint::Define(env);
+  data->endpoint_class = Napi::Persistent(endpoint);
+  data->memory_region_class = Napi::Persistent(fabric::MemoryRegion::Define(env));
+  env.SetInstanceData(data);
+  exports.Set("Endpoint", endpoint);
 #endif
   return exports;
 }

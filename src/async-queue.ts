@@ -1,4 +1,5 @@
 import { FabricError } from './errors.js';
+import { Fifo } from './fifo.js';
 
 interface Waiter<T> {
   resolve(item: T): void;
@@ -10,8 +11,8 @@ interface Waiter<T> {
  * queue of a listener. Items pushed before the end are still delivered after it.
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private readonly waiters: Waiter<T>[] = [];
+  private readonly items = new Fifo<T>();
+  private readonly waiters = new Fifo<Waiter<T>>();
   private ended: FabricError | undefined;
   /** Why the queue ended abnormally, until one taker has been told. */
   private unreported: FabricError | undefined;
@@ -62,12 +63,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (this.ended) return;
     this.ended = new FabricError('ECLOSED', this.closedMessage, reason ? { cause: reason } : undefined);
     if (reason && this.waiters.length === 0) this.unreported = reason;
-    for (const waiter of this.waiters.splice(0)) waiter.reject(reason ?? this.ended);
+    for (const waiter of this.waiters.drain()) waiter.reject(reason ?? this.ended);
   }
 
   /** Drops queued items that nobody will take. */
   clear(): T[] {
-    return this.items.splice(0);
+    return this.items.drain();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {

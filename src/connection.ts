@@ -26,6 +26,9 @@ export interface Connection extends AsyncIterable<Uint8Array> {
   close(): Promise<void>;
 }
 
+/** The largest single one-sided operation (its length travels as a u32). */
+export const MAX_OPERATION_BYTES = 0xffff_ffff;
+
 export interface OneSidedRequest {
   slice: RegionSlice;
   remote: RemoteRegion;
@@ -41,6 +44,12 @@ export function prepareOneSided(
 ): OneSidedRequest {
   const slice = localSlice(local, kind);
   const remote = decodeDescriptor(remoteDescriptor);
+  if (slice.length > MAX_OPERATION_BYTES) {
+    throw new FabricError(
+      'EMSGSIZE',
+      `one ${kind} moves at most ${MAX_OPERATION_BYTES} bytes: split it into several`,
+    );
+  }
   if (typeof remoteOffset !== 'number' || !Number.isSafeInteger(remoteOffset) || remoteOffset < 0) {
     throw new FabricError(
       'EINVAL',

@@ -42,7 +42,7 @@ export class Region {
   readonly key: bigint;
   /** @internal */
   readonly accessBits: number;
-  private readonly peers: ReadonlySet<object> | undefined;
+  private readonly peers: WeakSet<object> | undefined;
   private live = true;
 
   /** @internal use register() */
@@ -50,7 +50,7 @@ export class Region {
     this.bytes = bytes;
     this.access = access;
     this.accessBits = ACCESS_BITS[access];
-    this.peers = peers ? new Set(peers) : undefined;
+    this.peers = peers ? new WeakSet(peers) : undefined;
     this.key = newKey();
     this.descriptor = encodeDescriptor({ key: this.key, length: bytes.length, access: this.accessBits });
     registry.set(this.key, this);
@@ -66,18 +66,6 @@ export class Region {
 
   /** A view of `length` bytes at `offset`, usable as the local side of `write` and `read`. */
   slice(offset = 0, length = this.bytes.length - offset): RegionSlice {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
-      throw new FabricError(
-        'EINVAL',
-        `slice(${offset}, ${length}): offset and length must be non-negative integers`,
-      );
-    }
-    if (offset + length > this.bytes.length) {
-      throw new FabricError(
-        'ERANGE',
-        `slice(${offset}, ${length}) passes the end of the region (${this.bytes.length} bytes)`,
-      );
-    }
     return new RegionSlice(this, offset, length);
   }
 
@@ -96,12 +84,27 @@ export class Region {
 
 /** A byte range of a registered region. */
 export class RegionSlice {
-  /** @internal use region.slice() */
+  /** Same as region.slice(offset, length). */
   constructor(
     readonly region: Region,
     readonly offset: number,
     readonly length: number,
-  ) {}
+  ) {
+    if (!(region instanceof Region))
+      throw new FabricError('EINVAL', 'a RegionSlice needs a registered Region');
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new FabricError(
+        'EINVAL',
+        `slice(${offset}, ${length}): offset and length must be non-negative integers`,
+      );
+    }
+    if (offset + length > region.bytes.length) {
+      throw new FabricError(
+        'ERANGE',
+        `slice(${offset}, ${length}) passes the end of the region (${region.bytes.length} bytes)`,
+      );
+    }
+  }
 
   /** The slice's memory (a view of the region, not a copy). */
   get bytes(): Uint8Array {

@@ -8,6 +8,8 @@ export interface Stats {
   reads: number;
   /** Payload bytes the library copied in user space on the data path (0 on the zero-copy paths). */
   copiedBytes: number;
+  /** Payload bytes received straight into their final memory: a region, or a read's local slice. */
+  placedBytes: number;
 }
 
 export const counters: Stats = {
@@ -18,6 +20,7 @@ export const counters: Stats = {
   writes: 0,
   reads: 0,
   copiedBytes: 0,
+  placedBytes: 0,
 };
 
 /** A snapshot of the counters since the process started. */

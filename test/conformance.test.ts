@@ -3,7 +3,8 @@
 import * as assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { type Connection, connect, listen, register, stats, transports } from '../src/index.js';
+import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
+import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
 
 describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
@@ -61,11 +62,23 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
     });
 
     it('rejects every pending operation when the connection closes locally', async () => {
-      const p = await pair();
+      const p = await pair({ maxMessageSize: 1024 });
+      const region = register(new Uint8Array(4096));
       const receive = p.client.receive();
+      // Sends beyond the peer's window wait for credit, and the one-sided operations queue behind them.
+      const sends = Array.from({ length: 2000 }, () => p.client.send(new Uint8Array(1024)));
+      const write = p.client.write(region, region.descriptor);
+      const read = p.client.read(region, region.descriptor);
       const close = p.client.close();
       await rejectsWith(receive, 'ECLOSED');
+      const outcomes = await Promise.allSettled(sends);
+      const rejected = outcomes.filter((outcome) => outcome.status === 'rejected');
+      assert.ok(rejected.length > 0, 'sends beyond the window were pending');
+      for (const outcome of rejected) assert.equal((outcome.reason as { code?: string }).code, 'ECLOSED');
+      await rejectsWith(write, 'ECLOSED');
+      await rejectsWith(read, 'ECLOSED');
       await within(3000, close, 'close');
+      region.deregister();
       await p.close();
     });
 
@@ -201,9 +214,15 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       const sends = Array.from({ length: count }, (_, i) =>
         p.client.send(pattern(maxMessageSize, i)).then(() => resolved++),
       );
-      await sleep(300);
+      // Wait until the sender is stuck, then check it went no further than the receiver's window allows:
+      // maxMessageSize + 32 + 1 MiB of message bytes, 5 of these messages.
+      let seen = -1;
+      while (seen !== resolved) {
+        seen = resolved;
+        await sleep(200);
+      }
       assert.ok(
-        resolved < count / 2,
+        resolved >= 1 && resolved <= 5,
         `only a window's worth may be sent ahead, ${resolved} of ${count} were`,
       );
       for (let i = 0; i < count; i++)
@@ -266,13 +285,21 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       const p = await pair();
       const remote = register(new Uint8Array(size));
       const local = register(pattern(size, 3));
-      const before = stats().copiedBytes;
+      const before = stats();
       await p.client.write(local, remote.descriptor);
       assert.ok(Buffer.compare(remote.bytes, local.bytes) === 0, 'written data intact');
       remote.bytes.set(pattern(size, 4));
       await p.client.read(local, remote.descriptor);
       assert.ok(Buffer.compare(remote.bytes, local.bytes) === 0, 'read data intact');
-      assert.equal(stats().copiedBytes - before, 0);
+      const after = stats();
+      assert.equal(after.copiedBytes - before.copiedBytes, 0);
+      // Both payloads (the write at the owner, the read's answer at the initiator) landed in place.
+      assert.ok(
+        after.placedBytes - before.placedBytes >= 2 * size,
+        `${after.placedBytes - before.placedBytes} bytes placed`,
+      );
+      remote.deregister();
+      local.deregister();
       await p.close();
     });
 
@@ -293,6 +320,19 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       await p.close();
     });
 
+    it('are checked by the owner too: a forged descriptor gets ERANGE or EACCES, and nothing is touched', async () => {
+      const p = await pair();
+      const readOnly = register(new Uint8Array(4096), { access: 'read' });
+      const { key } = decodeDescriptor(readOnly.descriptor);
+      const forged = encodeDescriptor({ key, length: 1 << 20, access: ACCESS_READ | ACCESS_WRITE });
+      const local = register(pattern(8192, 3));
+      await rejectsWith(p.client.read(local.slice(0, 100), forged, 4000), 'ERANGE');
+      await rejectsWith(p.client.write(local.slice(0, 10), forged, 0), 'EACCES');
+      assert.ok(readOnly.bytes.every((byte) => byte === 0));
+      await p.client.read(local.slice(0, 4096), readOnly.descriptor, 0);
+      await p.close();
+    });
+
     it('reject bad arguments with EINVAL', async () => {
       const p = await pair();
       const region = register(new Uint8Array(64));
@@ -307,6 +347,8 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       await rejectsWith(p.client.write(region, region.descriptor, -1), 'EINVAL');
       await rejectsWith(p.client.write(region, region.descriptor, 1.5), 'EINVAL');
       await rejectsWith(p.client.write(new Uint8Array(4) as never, region.descriptor), 'EINVAL');
+      assert.throws(() => new RegionSlice(region, 60, 5), /passes the end/);
+      assert.throws(() => region.slice(-1, 2), /non-negative/);
       const gone = register(new Uint8Array(64));
       gone.deregister();
       await rejectsWith(p.client.write(gone, region.descriptor), 'EINVAL');

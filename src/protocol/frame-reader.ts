@@ -1,3 +1,4 @@
+import { counters } from '../stats.js';
 import { decodeHeader, type FrameHeader, HEADER_SIZE } from './frame.js';
 
 /** Returned by `FrameSink.payloadTarget` to read a payload and drop it (e.g. a write that was refused). */
@@ -28,6 +29,8 @@ export class FrameReader {
   private header: FrameHeader | undefined;
   private target: Uint8Array = EMPTY;
   private targetFill = 0;
+  /** Whether the target is the sink's memory (a region, a read's buffer) rather than one the reader made. */
+  private placing = false;
   private discarding = false;
   private discardLeft = 0;
   private scratch: Uint8Array | undefined;
@@ -64,6 +67,7 @@ export class FrameReader {
       return;
     }
     this.targetFill += count;
+    if (this.placing) counters.placedBytes += count;
     const { length } = this.header;
     if (this.targetFill >= length) this.endFrame(this.target.subarray(0, length), this.targetFill - length);
   }
@@ -82,7 +86,9 @@ export class FrameReader {
       this.discardLeft = header.length;
     } else {
       // Room for the next header behind an allocated payload; caller-supplied memory is read exactly.
-      this.target = target ?? Buffer.allocUnsafe(header.length + HEADER_SIZE);
+      // Its own memory (not Node's shared pool), so a message never exposes other data through .buffer.
+      this.target = target ?? Buffer.allocUnsafeSlow(header.length + HEADER_SIZE);
+      this.placing = target !== undefined;
       this.targetFill = 0;
     }
   }

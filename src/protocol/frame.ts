@@ -30,7 +30,7 @@ export interface FrameHeader {
   offset: number;
 }
 
-export const HELLO_SIZE = 84;
+export const HELLO_SIZE = 52;
 export const PROOF_SIZE = 32;
 export const MAX_ERROR_TEXT = 1024;
 
@@ -40,8 +40,8 @@ function lengthAllowed(type: FrameType, length: number): boolean {
     case FrameType.Hello:
       return length === HELLO_SIZE;
     case FrameType.Auth:
-      return length === 0 || length === PROOF_SIZE;
     case FrameType.Ready:
+      return length === 0 || length === PROOF_SIZE;
     case FrameType.Credit:
     case FrameType.WriteAck:
     case FrameType.ReadRequest:

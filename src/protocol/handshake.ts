@@ -1,10 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FabricError } from '../errors.js';
-import { HEADER_SIZE, HELLO_SIZE, PROOF_SIZE } from './frame.js';
+import { HEADER_SIZE, HELLO_SIZE } from './frame.js';
 
 export const PROTOCOL_VERSION = 1;
 const MAGIC = 0x43524246; // "FBRC" read as a little-endian u32
-const FLAG_PROOF = 0x1;
+const FLAG_TOKEN = 0x1;
 
 export interface Hello {
   /** Highest protocol version the sender speaks (the server answers with the version both will use). */
@@ -14,9 +14,9 @@ export interface Hello {
   maxMessageSize: number;
   /** Message bytes (payload + header) the sender buffers for its peer before it returns credit. */
   receiveWindow: number;
+  /** Whether the sender holds a token (and so requires its peer to prove the same one). */
+  token: boolean;
   nonce: Buffer;
-  /** Server only: HMAC proof that it holds the token; undefined when it has none. */
-  proof: Buffer | undefined;
 }
 
 export function newNonce(): Buffer {
@@ -27,12 +27,11 @@ export function encodeHello(hello: Hello): Buffer {
   const buf = Buffer.alloc(HELLO_SIZE);
   buf.writeUInt32LE(MAGIC, 0);
   buf.writeUInt16LE(hello.version, 4);
-  buf.writeUInt16LE(hello.proof ? FLAG_PROOF : 0, 6);
+  buf.writeUInt16LE(hello.token ? FLAG_TOKEN : 0, 6);
   buf.writeUInt32LE(hello.capabilities, 8);
   buf.writeUInt32LE(hello.maxMessageSize, 12);
   buf.writeUInt32LE(hello.receiveWindow, 16);
   hello.nonce.copy(buf, 20);
-  hello.proof?.copy(buf, 52);
   return buf;
 }
 
@@ -47,7 +46,7 @@ export function decodeHello(payload: Uint8Array): Hello {
   const receiveWindow = buf.readUInt32LE(16);
   if (
     version === 0 ||
-    (flags & ~FLAG_PROOF) !== 0 ||
+    (flags & ~FLAG_TOKEN) !== 0 ||
     maxMessageSize === 0 ||
     receiveWindow < maxMessageSize + HEADER_SIZE
   ) {
@@ -58,14 +57,16 @@ export function decodeHello(payload: Uint8Array): Hello {
     capabilities: buf.readUInt32LE(8),
     maxMessageSize,
     receiveWindow,
+    token: (flags & FLAG_TOKEN) !== 0,
     nonce: Buffer.from(buf.subarray(20, 52)),
-    proof: flags & FLAG_PROOF ? Buffer.from(buf.subarray(52, 52 + PROOF_SIZE)) : undefined,
   };
 }
 
 /**
  * Proof that a side knows the token, bound to both nonces and to the side's role, so a proof can be neither
  * replayed on another connection nor reflected back to its sender. The token itself never crosses the wire.
+ * The client proves first and the server answers only a correct proof, so an unauthenticated client learns
+ * nothing it could test token guesses against.
  */
 export function tokenProof(
   token: string,
@@ -80,6 +81,6 @@ export function tokenProof(
     .digest();
 }
 
-export function proofMatches(expected: Buffer, received: Uint8Array | undefined): boolean {
-  return received !== undefined && received.length === expected.length && timingSafeEqual(expected, received);
+export function proofMatches(expected: Buffer, received: Uint8Array): boolean {
+  return received.length === expected.length && timingSafeEqual(expected, received);
 }

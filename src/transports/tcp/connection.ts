@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { AsyncQueue } from '../../async-queue.js';
 import { type Connection, messageParts, prepareOneSided } from '../../connection.js';
 import { errorCodeFromWire, errorCodeToWire, FabricError, fromSocketError } from '../../errors.js';
+import { Fifo } from '../../fifo.js';
 import type { ResolvedOptions } from '../../options.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
 import {
@@ -47,6 +48,13 @@ interface Outgoing {
   emit(): void;
 }
 
+const HANDSHAKE_FRAMES = new Set([FrameType.Hello, FrameType.Auth, FrameType.Ready, FrameType.Error]);
+
+/** Operation ids are non-zero: id 0 in an Error frame means the whole connection. */
+function checkOperationId(header: FrameHeader): void {
+  if (header.id === 0) throw new FabricError('EPROTO', 'protocol violation by the peer: operation id 0');
+}
+
 type OnRead = { buffer: () => Uint8Array; callback: (count: number) => boolean };
 
 /**
@@ -76,7 +84,9 @@ export class TcpConnection implements Connection, FrameSink {
   private creditToReturn = 0;
   private creditFlushScheduled = false;
   /** User operations in submission order, waiting for message credit. */
-  private readonly outgoing: Outgoing[] = [];
+  private readonly outgoing = new Fifo<Outgoing>();
+  /** Message bytes we sent that the peer has not returned as credit yet. */
+  private creditInFlight = 0;
   private readonly pendingOps = new Map<number, PendingOp>();
   private readonly unsettledSends = new Set<(error: Error) => void>();
   private nextOpId = 1;
@@ -109,7 +119,10 @@ export class TcpConnection implements Connection, FrameSink {
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
     this.socket.on('error', (error) => this.fail(this.socketError(error)));
-    this.socket.on('end', () => this.fail(this.endReason()));
+    this.socket.on('end', () => {
+      this.fail(this.endReason());
+      this.shutdown();
+    });
     this.socket.on('close', () =>
       this.fail(new FabricError('ECONNRESET', `the connection to ${this.peerName} was lost`)),
     );
@@ -124,7 +137,7 @@ export class TcpConnection implements Connection, FrameSink {
         ),
       options.handshakeTimeout,
     );
-    if (role === 'client') this.socket.once('connect', () => this.sendHello(PROTOCOL_VERSION, undefined));
+    if (role === 'client') this.socket.once('connect', () => this.sendHello(PROTOCOL_VERSION));
   }
 
   static async connect(host: string, port: number, options: ResolvedOptions): Promise<TcpConnection> {
@@ -234,12 +247,7 @@ export class TcpConnection implements Connection, FrameSink {
   // ---- FrameSink: where payloads land, and what each frame does -------------------------------------------
 
   payloadTarget(header: FrameHeader): Uint8Array | undefined | typeof DISCARD {
-    if (
-      this.state !== 'open' &&
-      header.type !== FrameType.Hello &&
-      header.type !== FrameType.Auth &&
-      header.type !== FrameType.Error
-    ) {
+    if (this.state !== 'open' && !HANDSHAKE_FRAMES.has(header.type)) {
       // Nothing of an unauthenticated peer's data frames is read, let alone written into a region.
       throw new FabricError(
         'EPROTO',
@@ -251,6 +259,7 @@ export class TcpConnection implements Connection, FrameSink {
         this.chargeMessage(header);
         return undefined;
       case FrameType.Write: {
+        checkOperationId(header);
         this.writeVerdict = this.remoteMemory(header.key, header.offset, header.length, ACCESS_WRITE);
         return this.writeVerdict instanceof FabricError ? DISCARD : this.writeVerdict;
       }
@@ -279,6 +288,7 @@ export class TcpConnection implements Connection, FrameSink {
         this.addCredit(header.aux);
         return;
       case FrameType.Write: {
+        checkOperationId(header);
         const verdict =
           header.length === 0
             ? this.remoteMemory(header.key, header.offset, 0, ACCESS_WRITE)
@@ -290,6 +300,7 @@ export class TcpConnection implements Connection, FrameSink {
         return;
       }
       case FrameType.ReadRequest: {
+        checkOperationId(header);
         const verdict = this.remoteMemory(header.key, header.offset, header.aux, ACCESS_READ);
         if (verdict instanceof FabricError) {
           this.sendError(header.id, verdict);
@@ -322,91 +333,90 @@ export class TcpConnection implements Connection, FrameSink {
 
   // ---- handshake --------------------------------------------------------------------------------------------
 
-  private sendHello(version: number, proof: Buffer | undefined): void {
+  private sendHello(version: number): void {
     const hello = encodeHello({
       version,
       capabilities: 0,
       maxMessageSize: this.options.maxMessageSize,
       receiveWindow: this.receiveWindow,
+      token: this.options.token !== undefined,
       nonce: this.nonce,
-      proof,
     });
     this.writeFrame(encodeHeader({ type: FrameType.Hello, length: hello.length }), [hello]);
   }
 
+  /**
+   * client: Hello ->, <- Hello, Auth(proof) ->, <- Ready(proof). The client refuses a server whose token flag
+   * differs from its own; the server checks the client's proof before it proves anything itself.
+   */
   private onHandshakeFrame(header: FrameHeader, payload: Uint8Array): void {
+    if (header.type === FrameType.Error) {
+      this.onErrorFrame(header, payload);
+      return;
+    }
     const token = this.options.token;
-    const expect = (type: FrameType, when: boolean) => {
-      if (header.type === type && when) return;
-      if (header.type === FrameType.Error) this.onErrorFrame(header, payload);
+    const step =
+      this.peer === undefined ? FrameType.Hello : this.role === 'server' ? FrameType.Auth : FrameType.Ready;
+    if (header.type !== step) {
       throw new FabricError(
         'EPROTO',
         `handshake failed: unexpected frame type 0x${header.type.toString(16)} from ${this.peerName}`,
       );
-    };
-    if (this.role === 'server') {
-      if (this.peer === undefined) {
-        expect(FrameType.Hello, true);
-        const peer = decodeHello(payload);
-        this.peer = peer;
-        this.sendCredit = peer.receiveWindow;
-        const proof = token ? tokenProof(token, 'server', peer.nonce, this.nonce) : undefined;
-        this.sendHello(Math.min(peer.version, PROTOCOL_VERSION), proof);
-        return;
-      }
-      expect(FrameType.Auth, true);
-      if (!token && payload.length > 0) {
-        throw new FabricError(
-          'EACCES',
-          `${this.peerName} expects a token, but this side has none: set the same FABRIC_TOKEN on both sides`,
-        );
-      }
-      if (token && !proofMatches(tokenProof(token, 'client', this.peer.nonce, this.nonce), payload)) {
-        throw new FabricError(
-          'EACCES',
-          `${this.peerName} did not prove it holds the token: set the same FABRIC_TOKEN on both sides`,
-        );
-      }
-      this.writeFrame(encodeHeader({ type: FrameType.Ready }), []);
-      this.open();
-      return;
     }
-    if (this.peer === undefined) {
-      expect(FrameType.Hello, true);
+    if (step === FrameType.Hello) {
       const peer = decodeHello(payload);
-      if (peer.version !== PROTOCOL_VERSION) {
+      if (this.role === 'client' && peer.version !== PROTOCOL_VERSION) {
         throw new FabricError(
           'EPROTO',
           `${this.peerName} answered with protocol version ${peer.version}; this side speaks ${PROTOCOL_VERSION}`,
         );
       }
-      this.checkServerProof(peer);
+      if (this.role === 'client') this.checkTokenFlags(peer);
       this.peer = peer;
       this.sendCredit = peer.receiveWindow;
-      const proof = token ? [tokenProof(token, 'client', this.nonce, peer.nonce)] : [];
-      this.writeFrame(encodeHeader({ type: FrameType.Auth, length: proof[0]?.length ?? 0 }), proof);
+      if (this.role === 'server') {
+        this.sendHello(Math.min(peer.version, PROTOCOL_VERSION));
+      } else {
+        const proof = token ? [tokenProof(token, 'client', this.nonce, peer.nonce)] : [];
+        this.writeFrame(encodeHeader({ type: FrameType.Auth, length: proof[0]?.length ?? 0 }), proof);
+      }
       return;
     }
-    expect(FrameType.Ready, true);
+    const peerNonce = (this.peer as Hello).nonce;
+    const [clientNonce, serverNonce] =
+      this.role === 'server' ? [peerNonce, this.nonce] : [this.nonce, peerNonce];
+    const peerRole = this.role === 'server' ? 'client' : 'server';
+    if (
+      token
+        ? !proofMatches(tokenProof(token, peerRole, clientNonce, serverNonce), payload)
+        : payload.length > 0
+    ) {
+      throw new FabricError(
+        'EACCES',
+        token
+          ? `${this.peerName} did not prove it holds the token: set the same FABRIC_TOKEN on both sides`
+          : `${this.peerName} sent a token proof, but this side has no token: set the same FABRIC_TOKEN on both sides`,
+      );
+    }
+    if (this.role === 'server') {
+      const proof = token ? [tokenProof(token, 'server', clientNonce, serverNonce)] : [];
+      this.writeFrame(encodeHeader({ type: FrameType.Ready, length: proof[0]?.length ?? 0 }), proof);
+    }
     this.open();
   }
 
-  private checkServerProof(peer: Hello): void {
-    const token = this.options.token;
-    if (!token && peer.proof) {
+  private checkTokenFlags(peer: Hello): void {
+    const token = this.options.token !== undefined;
+    if (peer.token && !token) {
       throw new FabricError(
         'EACCES',
         `${this.peerName} requires a token: set FABRIC_TOKEN or the token option`,
       );
-    } else if (token && !peer.proof) {
+    }
+    if (!peer.token && token) {
       throw new FabricError(
         'EACCES',
         `${this.peerName} has no token set, but this side has one: set the same FABRIC_TOKEN on both sides`,
-      );
-    } else if (token && !proofMatches(tokenProof(token, 'server', this.nonce, peer.nonce), peer.proof)) {
-      throw new FabricError(
-        'EACCES',
-        `${this.peerName} holds a different token: set the same FABRIC_TOKEN on both sides`,
       );
     }
   }
@@ -459,22 +469,30 @@ export class TcpConnection implements Connection, FrameSink {
 
   private addCredit(credit: number): void {
     if (credit === 0) return;
+    if (credit > this.creditInFlight) {
+      throw new FabricError(
+        'EPROTO',
+        'protocol violation by the peer: it returned more credit than it was sent',
+      );
+    }
+    this.creditInFlight -= credit;
     this.sendCredit += credit;
-    while (this.outgoing.length > 0 && (this.outgoing[0] as Outgoing).cost <= this.sendCredit) {
-      const next = this.outgoing.shift() as Outgoing;
-      this.sendCredit -= next.cost;
-      next.emit();
+    for (let next = this.outgoing.peek(); next && next.cost <= this.sendCredit; next = this.outgoing.peek()) {
+      this.outgoing.shift();
+      this.spend(next);
     }
   }
 
   /** Runs `emit` now or, behind earlier operations still waiting for credit, later: order is preserved. */
   private submit(cost: number, emit: () => void): void {
-    if (this.outgoing.length === 0 && cost <= this.sendCredit) {
-      this.sendCredit -= cost;
-      emit();
-    } else {
-      this.outgoing.push({ cost, emit });
-    }
+    if (this.outgoing.length === 0 && cost <= this.sendCredit) this.spend({ cost, emit });
+    else this.outgoing.push({ cost, emit });
+  }
+
+  private spend(operation: Outgoing): void {
+    this.sendCredit -= operation.cost;
+    this.creditInFlight += operation.cost;
+    operation.emit();
   }
 
   // ---- one-sided operations ---------------------------------------------------------------------------------
@@ -660,11 +678,15 @@ export class TcpConnection implements Connection, FrameSink {
     this.shutdown();
   }
 
-  /** Ends the socket; a peer that does not finish the shutdown in time is reset. */
+  /** Ends the socket; a peer that does not finish the shutdown in time (not reading, say) is reset. */
   private shutdown(): void {
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    if (this.destroyTimer || this.socket.destroyed) return;
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.socket.once('close', () => clearTimeout(this.destroyTimer));
   }
+
+  private destroyTimer: NodeJS.Timeout | undefined;
 
   /** Marks the connection closed and settles everything pending on it with `reason`. */
   private fail(reason: FabricError): void {
@@ -673,7 +695,7 @@ export class TcpConnection implements Connection, FrameSink {
     this.failure = reason;
     clearTimeout(this.handshakeTimer);
     this.markFailed(reason);
-    this.outgoing.length = 0;
+    this.outgoing.drain();
     for (const op of this.pendingOps.values()) op.reject(reason);
     this.pendingOps.clear();
     for (const reject of this.unsettledSends) reject(reason);

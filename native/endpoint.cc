@@ -1,0 +1,406 @@
+#include "endpoint.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "addon_data.h"
+#include "cm_events.h"
+
+namespace fabric {
+namespace {
+
+// One protection domain per device context, for the life of the process: every connection on a device and
+// every region registered for it share it, so a region registered once serves all of them.
+ibv_pd* ProtectionDomain(ibv_context* context) {
+  static std::map<ibv_context*, ibv_pd*> domains;
+  ibv_pd*& pd = domains[context];
+  if (pd == nullptr) pd = Rdma()->alloc_pd(context);
+  return pd;
+}
+
+bool ParseAddress(const std::string& host, int port, sockaddr_storage* out) {
+  std::memset(out, 0, sizeof(*out));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    return true;
+  }
+  return false;
+}
+
+int LocalPort(rdma_cm_id* id) {
+  const sockaddr* address = &id->route.addr.src_addr;
+  if (address->sa_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(address)->sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(address)->sin_port);
+}
+
+uint64_t Address(const Napi::Value& value) {
+  bool lossless = false;
+  return value.As<Napi::BigInt>().Uint64Value(&lossless);
+}
+
+Napi::Buffer<uint8_t> Bytes(Napi::Env env, const std::vector<uint8_t>& bytes) {
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+Napi::Function Endpoint::Define(Napi::Env env) {
+  return DefineClass(env, "Endpoint",
+                     {
+                         InstanceMethod<&Endpoint::Listen>("listen"),
+                         InstanceMethod<&Endpoint::Resolve>("resolve"),
+                         InstanceMethod<&Endpoint::Setup>("setup"),
+                         InstanceMethod<&Endpoint::Connect>("connect"),
+                         InstanceMethod<&Endpoint::Accept>("accept"),
+                         InstanceMethod<&Endpoint::Reject>("reject"),
+                         InstanceMethod<&Endpoint::Disconnect>("disconnect"),
+                         InstanceMethod<&Endpoint::Destroy>("destroy"),
+                         InstanceMethod<&Endpoint::SetCallback>("setCallback"),
+                         InstanceMethod<&Endpoint::DeviceName>("deviceName"),
+                         InstanceMethod<&Endpoint::Register>("register"),
+                         InstanceMethod<&Endpoint::PostSend>("postSend"),
+                         InstanceMethod<&Endpoint::PostRecv>("postRecv"),
+                     });
+}
+
+Napi::Object Endpoint::Wrap(Napi::Env env, rdma_cm_id* id) {
+  return Data(env).endpoint_class.New({Napi::External<rdma_cm_id>::New(env, id)});
+}
+
+// new Endpoint(onEvent) creates a cm_id; native code passes an External to wrap an incoming one.
+Endpoint::Endpoint(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Endpoint>(info) {
+  Napi::Env env = info.Env();
+  if (info[0].IsExternal()) {
+    id_ = info[0].As<Napi::External<rdma_cm_id>>().Data();
+  } else {
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    rdma_event_channel* channel = CmChannel(env);
+    if (channel == nullptr) return;
+    if (Rdma()->create_id(channel, &id_, this, RDMA_PS_TCP) != 0) {
+      id_ = nullptr;
+      Fail(env, "rdma_create_id", errno);
+      return;
+    }
+  }
+  id_->context = this;
+  CountId(env, 1);
+}
+
+Endpoint::~Endpoint() { Release(); }
+
+Napi::Value Endpoint::Fail(Napi::Env env, const char* what, int error) {
+  std::string message = std::string(what) + " failed: " + std::strerror(error);
+  Napi::Error exception = Napi::Error::New(env, message);
+  exception.Set("errno", Napi::Number::New(env, error));
+  exception.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+void Endpoint::Emit(std::initializer_list<napi_value> args) {
+  if (callback_.IsEmpty()) return;
+  callback_.MakeCallback(Value(), args);
+}
+
+void Endpoint::OnCmEvent(const CmEvent& event) {
+  Napi::Env env = Env();
+  const RdmaApi* rdma = Rdma();
+  switch (event.type) {
+    case RDMA_CM_EVENT_ADDR_RESOLVED:
+      if (rdma->resolve_route(id_, route_timeout_ms_) != 0) {
+        Emit({Napi::String::New(env, "error"), Napi::String::New(env, "rdma_resolve_route failed")});
+      }
+      return;
+    case RDMA_CM_EVENT_ROUTE_RESOLVED:
+      Emit({Napi::String::New(env, "route-resolved")});
+      return;
+    case RDMA_CM_EVENT_CONNECT_REQUEST:
+      Emit({Napi::String::New(env, "connect-request"), Wrap(env, event.id), Bytes(env, event.private_data)});
+      return;
+    case RDMA_CM_EVENT_ESTABLISHED:
+      Emit({Napi::String::New(env, "established"), Bytes(env, event.private_data)});
+      return;
+    case RDMA_CM_EVENT_DISCONNECTED:
+    case RDMA_CM_EVENT_DEVICE_REMOVAL:
+    case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+      Emit({Napi::String::New(env, "disconnected"), Napi::String::New(env, rdma->event_str(event.type))});
+      return;
+    case RDMA_CM_EVENT_REJECTED:
+      Emit({Napi::String::New(env, "rejected"), Napi::Number::New(env, event.status),
+            Bytes(env, event.private_data)});
+      return;
+    default:
+      // ADDR_ERROR, ROUTE_ERROR, UNREACHABLE, CONNECT_ERROR...: the name and status say which.
+      Emit({Napi::String::New(env, "error"), Napi::String::New(env, rdma->event_str(event.type)),
+            Napi::Number::New(env, event.status)});
+  }
+}
+
+Napi::Value Endpoint::SetCallback(const Napi::CallbackInfo& info) {
+  callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// listen(host, port, backlog) -> the bound port
+Napi::Value Endpoint::Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sockaddr_storage address;
+  if (!ParseAddress(info[0].As<Napi::String>(), info[1].As<Napi::Number>().Int32Value(), &address)) {
+    Napi::TypeError::New(env, "listen needs a numeric IP address").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (Rdma()->bind_addr(id_, reinterpret_cast<sockaddr*>(&address)) != 0)
+    return Fail(env, "rdma_bind_addr", errno);
+  if (Rdma()->listen(id_, info[2].As<Napi::Number>().Int32Value()) != 0)
+    return Fail(env, "rdma_listen", errno);
+  return Napi::Number::New(env, LocalPort(id_));
+}
+
+// resolve(host, port, timeoutMs): address then route resolution; 'route-resolved' or 'error' follows.
+Napi::Value Endpoint::Resolve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sockaddr_storage address;
+  if (!ParseAddress(info[0].As<Napi::String>(), info[1].As<Napi::Number>().Int32Value(), &address)) {
+    Napi::TypeError::New(env, "resolve needs a numeric IP address").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  route_timeout_ms_ = info[2].As<Napi::Number>().Int32Value();
+  if (Rdma()->resolve_addr(id_, nullptr, reinterpret_cast<sockaddr*>(&address), route_timeout_ms_) != 0) {
+    Fail(env, "rdma_resolve_addr", errno);
+  }
+  return env.Undefined();
+}
+
+// setup(sendDepth, recvDepth, maxInline): the completion channel, CQ and RC queue pair on the id's device.
+Napi::Value Endpoint::Setup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const RdmaApi* rdma = Rdma();
+  const uint32_t send_depth = info[0].As<Napi::Number>().Uint32Value();
+  const uint32_t recv_depth = info[1].As<Napi::Number>().Uint32Value();
+  ibv_pd* pd = ProtectionDomain(id_->verbs);
+  if (pd == nullptr) return Fail(env, "ibv_alloc_pd", errno);
+  channel_ = rdma->create_comp_channel(id_->verbs);
+  if (channel_ == nullptr) return Fail(env, "ibv_create_comp_channel", errno);
+  fcntl(channel_->fd, F_SETFL, fcntl(channel_->fd, F_GETFL) | O_NONBLOCK);
+  cq_ = rdma->create_cq(id_->verbs, static_cast<int>(send_depth + recv_depth), nullptr, channel_, 0);
+  if (cq_ == nullptr) return Fail(env, "ibv_create_cq", errno);
+  ibv_qp_init_attr attr{};
+  attr.send_cq = cq_;
+  attr.recv_cq = cq_;
+  attr.qp_type = IBV_QPT_RC;
+  attr.cap.max_send_wr = send_depth;
+  attr.cap.max_recv_wr = recv_depth;
+  attr.cap.max_send_sge = 1;
+  attr.cap.max_recv_sge = 1;
+  attr.cap.max_inline_data = info[2].As<Napi::Number>().Uint32Value();
+  if (rdma->create_qp(id_, pd, &attr) != 0) return Fail(env, "rdma_create_qp", errno);
+  ibv_req_notify_cq(cq_, 0);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  cq_watcher_ = std::make_unique<FdWatcher>(loop, channel_->fd, [this] { DrainCompletions(); });
+  return Napi::Number::New(env, attr.cap.max_inline_data);
+}
+
+// Drain, arm, drain again: a completion that lands between the last poll and the arm is never missed.
+void Endpoint::DrainCompletions() {
+  const RdmaApi* rdma = Rdma();
+  ibv_cq* event_cq = nullptr;
+  void* context = nullptr;
+  while (rdma->get_cq_event(channel_, &event_cq, &context) == 0) unacked_events_++;
+  if (unacked_events_ > 0) {
+    rdma->ack_cq_events(cq_, unacked_events_);
+    unacked_events_ = 0;
+  }
+  std::vector<uint32_t> out;
+  ibv_wc wc[32];
+  for (int pass = 0; pass < 2; pass++) {
+    int n;
+    while ((n = ibv_poll_cq(cq_, 32, wc)) > 0) {
+      for (int i = 0; i < n; i++) {
+        out.insert(out.end(), {static_cast<uint32_t>(wc[i].wr_id), static_cast<uint32_t>(wc[i].status),
+                               static_cast<uint32_t>(wc[i].opcode), wc[i].byte_len});
+      }
+    }
+    if (pass == 0) ibv_req_notify_cq(cq_, 0);
+  }
+  if (out.empty()) return;
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Uint32Array completions = Napi::Uint32Array::New(env, out.size());
+  std::memcpy(completions.Data(), out.data(), out.size() * sizeof(uint32_t));
+  Emit({Napi::String::New(env, "completions"), completions});
+}
+
+// connect(privateData)
+Napi::Value Endpoint::Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  rdma_conn_param param{};
+  param.private_data = data.Data();
+  param.private_data_len = static_cast<uint8_t>(data.ByteLength());
+  param.responder_resources = 16;
+  param.initiator_depth = 16;
+  param.retry_count = 7;
+  param.rnr_retry_count = 7;
+  if (Rdma()->connect(id_, &param) != 0) Fail(env, "rdma_connect", errno);
+  return env.Undefined();
+}
+
+// accept(privateData)
+Napi::Value Endpoint::Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  rdma_conn_param param{};
+  param.private_data = data.Data();
+  param.private_data_len = static_cast<uint8_t>(data.ByteLength());
+  param.responder_resources = 16;
+  param.initiator_depth = 16;
+  param.rnr_retry_count = 7;
+  if (Rdma()->accept(id_, &param) != 0) Fail(env, "rdma_accept", errno);
+  return env.Undefined();
+}
+
+Napi::Value Endpoint::Reject(const Napi::CallbackInfo& info) {
+  if (id_ != nullptr) Rdma()->reject(id_, nullptr, 0);
+  return info.Env().Undefined();
+}
+
+Napi::Value Endpoint::Disconnect(const Napi::CallbackInfo& info) {
+  if (id_ != nullptr) Rdma()->disconnect(id_);
+  return info.Env().Undefined();
+}
+
+Napi::Value Endpoint::Destroy(const Napi::CallbackInfo& info) {
+  Release();
+  return info.Env().Undefined();
+}
+
+void Endpoint::Release() {
+  const RdmaApi* rdma = Rdma();
+  cq_watcher_.reset();
+  if (id_ != nullptr && id_->qp != nullptr) rdma->destroy_qp(id_);
+  if (cq_ != nullptr) {
+    if (unacked_events_ > 0) rdma->ack_cq_events(cq_, unacked_events_);
+    rdma->destroy_cq(cq_);
+    cq_ = nullptr;
+  }
+  if (channel_ != nullptr) {
+    rdma->destroy_comp_channel(channel_);
+    channel_ = nullptr;
+  }
+  if (id_ != nullptr) {
+    id_->context = nullptr;
+    rdma->destroy_id(id_);
+    id_ = nullptr;
+    CountId(Env(), -1);
+  }
+  callback_.Reset();
+}
+
+Napi::Value Endpoint::DeviceName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (id_ == nullptr || id_->verbs == nullptr) return env.Undefined();
+  return Napi::String::New(env, id_->verbs->device->name);
+}
+
+// register(view, accessFlags) -> MemoryRegion on this endpoint's device
+Napi::Value Endpoint::Register(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+  ibv_pd* pd = ProtectionDomain(id_->verbs);
+  if (pd == nullptr) return Fail(env, "ibv_alloc_pd", errno);
+  auto* data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  ibv_mr* mr = Rdma()->reg_mr(pd, data, view.ByteLength(), info[1].As<Napi::Number>().Int32Value());
+  if (mr == nullptr) {
+    const int error = errno;
+    if (error == ENOMEM || error == EPERM) {
+      Napi::Error exception = Napi::Error::New(
+          env,
+          "ibv_reg_mr could not pin the memory: the locked-memory limit is too low; raise it with "
+          "`ulimit -l unlimited` (or LimitMEMLOCK= for a systemd service, memlock in limits.conf)");
+      exception.Set("errno", Napi::Number::New(env, error));
+      exception.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Fail(env, "ibv_reg_mr", error);
+  }
+  Napi::Object region = Data(env).memory_region_class.New({});
+  MemoryRegion::Unwrap(region)->Attach(mr, view);
+  region.Set("lkey", Napi::Number::New(env, mr->lkey));
+  region.Set("rkey", Napi::Number::New(env, mr->rkey));
+  region.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(mr->addr))));
+  return region;
+}
+
+// postSend(wrId, opcode 0 send | 1 write | 2 read, address, length, lkey, remoteAddress, rkey, flags) ->
+// errno
+Napi::Value Endpoint::PostSend(const Napi::CallbackInfo& info) {
+  static const ibv_wr_opcode kOpcodes[] = {IBV_WR_SEND, IBV_WR_RDMA_WRITE, IBV_WR_RDMA_READ};
+  ibv_sge sge{};
+  sge.addr = Address(info[2]);
+  sge.length = info[3].As<Napi::Number>().Uint32Value();
+  sge.lkey = info[4].As<Napi::Number>().Uint32Value();
+  ibv_send_wr wr{};
+  ibv_send_wr* bad = nullptr;
+  wr.wr_id = info[0].As<Napi::Number>().Uint32Value();
+  wr.opcode = kOpcodes[info[1].As<Napi::Number>().Uint32Value() % 3];
+  wr.sg_list = &sge;
+  wr.num_sge = sge.length > 0 ? 1 : 0;
+  wr.wr.rdma.remote_addr = Address(info[5]);
+  wr.wr.rdma.rkey = info[6].As<Napi::Number>().Uint32Value();
+  wr.send_flags = info[7].As<Napi::Number>().Uint32Value();
+  const int error = id_ == nullptr || id_->qp == nullptr ? ENOTCONN : ibv_post_send(id_->qp, &wr, &bad);
+  return Napi::Number::New(info.Env(), error);
+}
+
+// postRecv(wrId, address, length, lkey) -> errno
+Napi::Value Endpoint::PostRecv(const Napi::CallbackInfo& info) {
+  ibv_sge sge{};
+  sge.addr = Address(info[1]);
+  sge.length = info[2].As<Napi::Number>().Uint32Value();
+  sge.lkey = info[3].As<Napi::Number>().Uint32Value();
+  ibv_recv_wr wr{};
+  ibv_recv_wr* bad = nullptr;
+  wr.wr_id = info[0].As<Napi::Number>().Uint32Value();
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  const int error = id_ == nullptr || id_->qp == nullptr ? ENOTCONN : ibv_post_recv(id_->qp, &wr, &bad);
+  return Napi::Number::New(info.Env(), error);
+}
+
+Napi::Function MemoryRegion::Define(Napi::Env env) {
+  return DefineClass(env, "MemoryRegion", {InstanceMethod<&MemoryRegion::Deregister>("deregister")});
+}
+
+MemoryRegion::MemoryRegion(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MemoryRegion>(info) {}
+
+MemoryRegion::~MemoryRegion() {
+  if (mr_ != nullptr) Rdma()->dereg_mr(mr_);
+}
+
+void MemoryRegion::Attach(ibv_mr* mr, Napi::Object memory) {
+  mr_ = mr;
+  memory_ = Napi::Persistent(memory);
+}
+
+Napi::Value MemoryRegion::Deregister(const Napi::CallbackInfo& info) {
+  if (mr_ != nullptr) Rdma()->dereg_mr(mr_);
+  mr_ = nullptr;
+  memory_.Reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace fabric

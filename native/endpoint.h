@@ -1,0 +1,71 @@
+// Endpoint: one RDMA-CM id and, once set up, its reliable-connected queue pair, completion queue and
+// completion channel. JS drives it (src/transports/verbs/); events come back through one callback:
+//   onEvent('route-resolved' | 'established' | 'disconnected' | 'error', detail?)
+//   onEvent('connect-request', endpoint, privateData)       on a listening endpoint
+//   onEvent('completions', Uint32Array [wrId, status, opcode, byteLength] * n)
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "cm_events.h"
+#include "fd_watcher.h"
+#include "rdma_api.h"
+
+namespace fabric {
+
+class Endpoint : public Napi::ObjectWrap<Endpoint> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, rdma_cm_id* id);
+
+  explicit Endpoint(const Napi::CallbackInfo& info);
+  ~Endpoint() override;
+
+  void OnCmEvent(const CmEvent& event);
+
+ private:
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value Resolve(const Napi::CallbackInfo& info);
+  Napi::Value Setup(const Napi::CallbackInfo& info);
+  Napi::Value Connect(const Napi::CallbackInfo& info);
+  Napi::Value Accept(const Napi::CallbackInfo& info);
+  Napi::Value Reject(const Napi::CallbackInfo& info);
+  Napi::Value Disconnect(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value SetCallback(const Napi::CallbackInfo& info);
+  Napi::Value DeviceName(const Napi::CallbackInfo& info);
+  Napi::Value Register(const Napi::CallbackInfo& info);
+  Napi::Value PostSend(const Napi::CallbackInfo& info);
+  Napi::Value PostRecv(const Napi::CallbackInfo& info);
+
+  void Emit(std::initializer_list<napi_value> args);
+  void DrainCompletions();
+  Napi::Value Fail(Napi::Env env, const char* what, int error);
+  void Release();
+
+  rdma_cm_id* id_ = nullptr;
+  ibv_comp_channel* channel_ = nullptr;
+  ibv_cq* cq_ = nullptr;
+  int unacked_events_ = 0;
+  std::unique_ptr<FdWatcher> cq_watcher_;
+  Napi::FunctionReference callback_;
+  int route_timeout_ms_ = 2000;
+};
+
+// The JS class of registered memory: keeps the ArrayBuffer alive while the MR exists.
+class MemoryRegion : public Napi::ObjectWrap<MemoryRegion> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit MemoryRegion(const Napi::CallbackInfo& info);
+  ~MemoryRegion() override;
+  void Attach(ibv_mr* mr, Napi::Object memory);
+
+ private:
+  Napi::Value Deregister(const Napi::CallbackInfo& info);
+  ibv_mr* mr_ = nullptr;
+  Napi::ObjectReference memory_;
+};
+
+}  // namespace fabric

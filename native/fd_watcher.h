@@ -1,0 +1,28 @@
+// Calls back on the Node event loop whenever a file descriptor becomes readable (uv_poll_t), so that
+// completion and RDMA-CM events reach JS without helper threads.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+
+namespace fabric {
+
+class FdWatcher {
+ public:
+  FdWatcher(uv_loop_t* loop, int fd, std::function<void()> on_readable);
+  ~FdWatcher();
+  FdWatcher(const FdWatcher&) = delete;
+  // Whether a watched descriptor alone keeps the Node process alive.
+  void KeepAlive(bool keep);
+  FdWatcher& operator=(const FdWatcher&) = delete;
+
+ private:
+  struct State {
+    uv_poll_t handle;
+    std::function<void()> on_readable;
+  };
+  State* state_;
+};
+
+}  // namespace fabric
