@@ -50,7 +50,14 @@ rdma_event_channel* CmChannel(Napi::Env env) {
   data.cm_channel = channel;
   data.cm_watcher =
       std::make_unique<FdWatcher>(loop, channel->fd, [env, channel] { Dispatch(env, channel); });
+  data.cm_watcher->KeepAlive(data.live_ids > 0);
   return channel;
+}
+
+void CountId(Napi::Env env, int delta) {
+  AddonData& data = Data(env);
+  data.live_ids += delta;
+  if (data.cm_watcher) data.cm_watcher->KeepAlive(data.live_ids > 0);
 }
 
 }  // namespace fabric

@@ -14,9 +14,54 @@ export interface NativeDevice {
   }[];
 }
 
+/** Registered memory on one device (native/endpoint.cc, MemoryRegion). */
+export interface NativeMemoryRegion {
+  lkey: number;
+  rkey: number;
+  address: bigint;
+  deregister(): void;
+}
+
+export type EndpointEvent =
+  | 'route-resolved'
+  | 'connect-request'
+  | 'established'
+  | 'disconnected'
+  | 'rejected'
+  | 'error'
+  | 'completions';
+
+/** One RDMA-CM id with its queue pair (native/endpoint.h documents the events). */
+export interface NativeEndpoint {
+  listen(host: string, port: number, backlog: number): number;
+  resolve(host: string, port: number, timeoutMs: number): void;
+  setup(sendDepth: number, recvDepth: number, maxInline: number): number;
+  connect(privateData: Uint8Array): void;
+  accept(privateData: Uint8Array): void;
+  reject(): void;
+  disconnect(): void;
+  destroy(): void;
+  setCallback(onEvent: (event: EndpointEvent, ...args: unknown[]) => void): void;
+  deviceName(): string | undefined;
+  register(memory: Uint8Array, access: number): NativeMemoryRegion;
+  /** opcode 0 send, 1 RDMA write, 2 RDMA read; flags as ibv_send_flags; returns an errno (0: posted). */
+  postSend(
+    wrId: number,
+    opcode: number,
+    address: bigint,
+    length: number,
+    lkey: number,
+    remoteAddress: bigint,
+    rkey: number,
+    flags: number,
+  ): number;
+  postRecv(wrId: number, address: bigint, length: number, lkey: number): number;
+}
+
 export interface NativeAddon {
   status(): { loaded: boolean; reason?: string };
   devices?(): NativeDevice[];
+  Endpoint?: new (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint;
 }
 
 const ROOT = join(__dirname, '..', '..');
