@@ -193,39 +193,24 @@ async function main(): Promise<void> {
   for (const server of servers) server.child.kill();
 
   const m = (name: string) => median(results[name] as number[]);
+  const row = (measure: string, ours: string, peer: string, peerName: string) =>
+    [
+      measure,
+      'fabric-transport tcp',
+      m(ours),
+      spread(results[ours] as number[]),
+      peer,
+      m(peerName),
+      m(ours) / m(peerName),
+    ] as const;
+  const bandwidth = '16 MiB one-sided write, GB/s (higher is better)';
   const rows = [
-    [
-      '8 B round trip, µs (lower is better)',
-      'fabric-transport tcp',
-      m('fabric'),
-      spread(results.fabric as number[]),
-      'raw node:net',
-      m('raw'),
-      m('fabric') / m('raw'),
-    ],
-    [
-      '16 MiB one-sided write, GB/s (higher is better)',
-      'fabric-transport tcp',
-      m('fabricWrite'),
-      spread(results.fabricWrite as number[]),
-      'raw node:net stream',
-      m('rawStream'),
-      m('fabricWrite') / m('rawStream'),
-    ],
+    row('8 B round trip, µs (lower is better)', 'fabric', 'raw node:net', 'raw'),
+    row(bandwidth, 'fabricWrite', 'raw node:net stream', 'rawStream'),
   ];
-  if ((results.iperf3 as number[]).length > 0) {
-    rows.push([
-      '16 MiB one-sided write, GB/s (higher is better)',
-      'fabric-transport tcp',
-      m('fabricWrite'),
-      spread(results.fabricWrite as number[]),
-      'iperf3 single stream',
-      m('iperf3'),
-      m('fabricWrite') / m('iperf3'),
-    ]);
-  } else {
-    console.log('iperf3: missing (Debian package: iperf3), not compared');
-  }
+  if ((results.iperf3 as number[]).length > 0)
+    rows.push(row(bandwidth, 'fabricWrite', 'iperf3 single stream', 'iperf3'));
+  else console.log('iperf3: missing (Debian package: iperf3), not compared');
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ node: process.version, rounds, results }, null, 2));
     return;

@@ -244,10 +244,9 @@ void Endpoint::DrainCompletions() {
   Emit({Napi::String::New(env, "completions"), completions});
 }
 
-// connect(privateData)
-Napi::Value Endpoint::Connect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+// Connection parameters with the caller's private data. The rnr retry count is only a safety net: receives
+// are pre-posted under credit-based flow control, so a receiver-not-ready should never happen.
+static rdma_conn_param ConnectionParameters(const Napi::Uint8Array& data) {
   rdma_conn_param param{};
   param.private_data = data.Data();
   param.private_data_len = static_cast<uint8_t>(data.ByteLength());
@@ -255,22 +254,21 @@ Napi::Value Endpoint::Connect(const Napi::CallbackInfo& info) {
   param.initiator_depth = 16;
   param.retry_count = 7;
   param.rnr_retry_count = 7;
-  if (Rdma()->connect(id_, &param) != 0) Fail(env, "rdma_connect", errno);
-  return env.Undefined();
+  return param;
+}
+
+// connect(privateData)
+Napi::Value Endpoint::Connect(const Napi::CallbackInfo& info) {
+  rdma_conn_param param = ConnectionParameters(info[0].As<Napi::Uint8Array>());
+  if (Rdma()->connect(id_, &param) != 0) Fail(info.Env(), "rdma_connect", errno);
+  return info.Env().Undefined();
 }
 
 // accept(privateData)
 Napi::Value Endpoint::Accept(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
-  rdma_conn_param param{};
-  param.private_data = data.Data();
-  param.private_data_len = static_cast<uint8_t>(data.ByteLength());
-  param.responder_resources = 16;
-  param.initiator_depth = 16;
-  param.rnr_retry_count = 7;
-  if (Rdma()->accept(id_, &param) != 0) Fail(env, "rdma_accept", errno);
-  return env.Undefined();
+  rdma_conn_param param = ConnectionParameters(info[0].As<Napi::Uint8Array>());
+  if (Rdma()->accept(id_, &param) != 0) Fail(info.Env(), "rdma_accept", errno);
+  return info.Env().Undefined();
 }
 
 Napi::Value Endpoint::Reject(const Napi::CallbackInfo& info) {

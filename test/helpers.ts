@@ -9,6 +9,7 @@ import {
   type TransportKind,
 } from '../src/index.js';
 import type { TransportOptions } from '../src/options.js';
+import { type Hello, newNonce } from '../src/protocol/handshake.js';
 
 /** The transport the conformance suite runs against: FABRIC_TRANSPORT, default tcp. */
 export const TRANSPORT = (process.env.FABRIC_TRANSPORT ?? 'tcp') as TransportKind;
@@ -81,4 +82,17 @@ export async function within<T>(ms: number, promise: Promise<T>, what: string): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A valid client HELLO for tests that speak the protocol by hand. */
+export function clientHello(overrides: Partial<Hello> = {}): Hello {
+  return {
+    version: 1,
+    capabilities: 0,
+    maxMessageSize: 1 << 20,
+    receiveWindow: 2 << 20,
+    token: false,
+    nonce: newNonce(),
+    ...overrides,
+  };
 }

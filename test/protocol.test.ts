@@ -11,7 +11,7 @@ import {
 } from '../src/protocol/frame.js';
 import { DISCARD, FrameReader } from '../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello, newNonce, tokenProof } from '../src/protocol/handshake.js';
-import { pattern } from './helpers.js';
+import { clientHello, pattern } from './helpers.js';
 
 function throwsCode(fn: () => unknown, code: string): void {
   assert.throws(fn, (error: unknown) => error instanceof FabricError && error.code === code);
@@ -167,14 +167,7 @@ describe('protocol', () => {
   });
 
   describe('hello', () => {
-    const hello = {
-      version: 1,
-      capabilities: 0,
-      maxMessageSize: 1 << 20,
-      receiveWindow: 2 << 20,
-      token: false,
-      nonce: newNonce(),
-    };
+    const hello = clientHello();
 
     it('round-trips, with and without a token', () => {
       assert.deepEqual(decodeHello(encodeHello(hello)), hello);

@@ -7,8 +7,8 @@ import { errorCodeToWire } from '../src/errors.js';
 import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
 import { decodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
-import { decodeHello, encodeHello, newNonce } from '../src/protocol/handshake.js';
-import { rejectsWith, sleep, within } from './helpers.js';
+import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
+import { clientHello, rejectsWith, sleep, within } from './helpers.js';
 
 /** A raw TCP client that collects everything the server sends until it closes. */
 async function rawClient(
@@ -26,14 +26,7 @@ async function rawClient(
 /** Plays the client side of the handshake by hand. */
 async function handshake(port: number) {
   const client = await rawClient(port);
-  const hello = encodeHello({
-    version: 1,
-    capabilities: 0,
-    maxMessageSize: 1 << 20,
-    receiveWindow: 2 << 20,
-    token: false,
-    nonce: newNonce(),
-  });
+  const hello = encodeHello(clientHello());
   client.socket.write(Buffer.concat([encodeHeader({ type: FrameType.Hello, length: hello.length }), hello]));
   while (client.received().length < HEADER_SIZE + hello.length) await sleep(2);
   client.socket.write(encodeHeader({ type: FrameType.Auth }));
@@ -191,14 +184,7 @@ describe('tcp: token handshake against a raw client', () => {
     const region = register(new Uint8Array(64));
     const { key } = decodeDescriptor(region.descriptor);
     const client = await rawClient(listener.port);
-    const hello = encodeHello({
-      version: 1,
-      capabilities: 0,
-      maxMessageSize: 1024,
-      receiveWindow: 4096,
-      token: true,
-      nonce: newNonce(),
-    });
+    const hello = encodeHello(clientHello({ token: true }));
     client.socket.write(
       Buffer.concat([encodeHeader({ type: FrameType.Hello, length: hello.length }), hello]),
     );
