@@ -26,10 +26,15 @@ try {
 } catch {
   fail('node-gyp is not installed (it is a devDependency: run npm ci)');
 }
-// Node's own headers, from the installation running this script: node-gyp would otherwise download them.
+// Node's own headers, from the installation running this script: node-gyp would otherwise download them,
+// and nothing but npm packages may be downloaded at install time.
 const nodedir = join(dirname(process.execPath), '..');
-const headersHere = existsSync(join(nodedir, 'include', 'node', 'node_api.h'));
-const args = [nodeGyp, 'rebuild', ...(headersHere ? [`--nodedir=${nodedir}`] : [])];
+if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
+  fail(
+    `Node's headers are not installed in ${join(nodedir, 'include', 'node')} (official Node builds ship them)`,
+  );
+}
+const args = [nodeGyp, 'rebuild', `--nodedir=${nodedir}`];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (result.status !== 0) fail('node-gyp failed (a C++ compiler, make and python3 are needed)');
 
