@@ -94,6 +94,9 @@ export class TcpConnection implements Connection, FrameSink {
   private writeVerdict: Uint8Array | FabricError | undefined;
   private closedPromise: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
+  /** Why the connection closed, once it has. */
+  private failure: FabricError | undefined;
+  private destroyTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly role: Role,
@@ -635,8 +638,6 @@ export class TcpConnection implements Connection, FrameSink {
     }
   }
 
-  private failure: FabricError | undefined;
-
   private socketError(error: NodeJS.ErrnoException): FabricError {
     return this.state === 'handshake' && this.peer === undefined
       ? fromSocketError(error, this.peerName)
@@ -685,8 +686,6 @@ export class TcpConnection implements Connection, FrameSink {
     this.destroyTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     this.socket.once('close', () => clearTimeout(this.destroyTimer));
   }
-
-  private destroyTimer: NodeJS.Timeout | undefined;
 
   /** Marks the connection closed and settles everything pending on it with `reason`. */
   private fail(reason: FabricError): void {
