@@ -12,10 +12,11 @@ export interface Connection extends AsyncIterable<Uint8Array> {
   /** Largest message the peer accepts (its maxMessageSize). */
   readonly peerMaxMessageSize: number;
   /**
-   * Sends one message; an array of parts is gathered without concatenation and arrives as one message.
+   * Sends one message (any typed array's bytes); an array of parts is gathered without concatenation and
+   * arrives as one message.
    * Resolves once the bytes are handed to the transport: the memory may then be reused.
    */
-  send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  send(message: ArrayBufferView | readonly ArrayBufferView[]): Promise<void>;
   /** The next message, in order. Rejects with ECLOSED once the connection is closed and drained. */
   receive(): Promise<Uint8Array>;
   /** RDMA WRITE semantics: copies `source` into the peer's region; resolves once it is in the peer's memory. */
@@ -69,13 +70,27 @@ export function prepareOneSided(
   return { slice, remote, remoteOffset };
 }
 
+/** A byte view of any ArrayBufferView (a typed array such as a Float32Array tensor, a DataView), not a copy. */
+function bytesOf(part: unknown): Uint8Array | undefined {
+  if (part instanceof Uint8Array) return part;
+  return ArrayBuffer.isView(part) ? new Uint8Array(part.buffer, part.byteOffset, part.byteLength) : undefined;
+}
+
 /** Checks and flattens the argument of send(). */
 export function messageParts(message: unknown): { parts: readonly Uint8Array[]; length: number } {
-  const parts = message instanceof Uint8Array ? [message] : message;
-  if (!Array.isArray(parts) || !parts.every((part) => part instanceof Uint8Array)) {
-    throw new FabricError('EINVAL', 'send() takes a Uint8Array (or Buffer) or an array of them');
-  }
+  const candidates = Array.isArray(message) ? message : [message];
+  const parts: Uint8Array[] = [];
   let length = 0;
-  for (const part of parts as Uint8Array[]) length += part.length;
-  return { parts: parts as Uint8Array[], length };
+  for (const candidate of candidates) {
+    const part = bytesOf(candidate);
+    if (!part) {
+      throw new FabricError(
+        'EINVAL',
+        'send() takes a Uint8Array, Buffer or other typed array, or an array of them',
+      );
+    }
+    parts.push(part);
+    length += part.length;
+  }
+  return { parts, length };
 }

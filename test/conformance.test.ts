@@ -241,6 +241,17 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       await p.close();
     });
 
+    it('send the bytes of any typed array, without a copy on the way', async () => {
+      const p = await pair();
+      const tensor = new Float32Array([1.5, -2, 3.25, 1e-7]);
+      await p.client.send(tensor);
+      await p.client.send([new Uint16Array([1, 2]), new DataView(new ArrayBuffer(3))]);
+      const received = await p.server.receive();
+      assert.deepEqual(new Float32Array(new Uint8Array(received).buffer), tensor);
+      assert.equal((await p.server.receive()).length, 7);
+      await p.close();
+    });
+
     it('reject a send of something that is not bytes with EINVAL', async () => {
       const p = await pair();
       await rejectsWith(p.client.send('text' as unknown as Uint8Array), 'EINVAL');

@@ -170,7 +170,7 @@ export class TcpConnection implements Connection, FrameSink {
     return this.peer?.maxMessageSize ?? 0;
   }
 
-  async send(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  async send(message: ArrayBufferView | readonly ArrayBufferView[]): Promise<void> {
     this.checkOpen();
     const { parts, length } = messageParts(message);
     const peerMax = this.peerMaxMessageSize;
