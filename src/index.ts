@@ -36,7 +36,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const resolved = resolveOptions(options);
   const host = checkHost(options.host ?? '127.0.0.1', 'host');
   const port = checkPort(options.port ?? 0, 0, 'port');
-  chooseTransport(resolved.transport, options);
+  chooseTransport(resolved);
   return TcpListener.listen(host, port, resolved);
 }
 
@@ -46,6 +46,6 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const resolved = resolveOptions(options);
   const host = checkHost(options.host, 'host');
   const port = checkPort(options.port, 1, 'port');
-  chooseTransport(resolved.transport, options);
+  chooseTransport(resolved);
   return TcpConnection.connect(host, port, resolved);
 }

@@ -1,8 +1,9 @@
 import { FabricError } from './errors.js';
 import { type NativeAddon, nativeAddon } from './native.js';
 import {
+  type DeviceFilter,
+  type ResolvedOptions,
   resolveOptions,
-  type TransportChoice,
   type TransportKind,
   type TransportOptions,
 } from './options.js';
@@ -53,18 +54,21 @@ function rdmaInfo(kind: 'roce' | 'ib', verbs: NativeAddon | string, all: RdmaDev
  * `device` (default: FABRIC_DEVICE) selects.
  */
 export function transports(options: Pick<TransportOptions, 'device'> = {}): TransportInfo[] {
-  const { devices: filters } = resolveOptions(options);
+  return transportsFor(resolveOptions(options).devices);
+}
+
+function transportsFor(filters: DeviceFilter[]): TransportInfo[] {
   const verbs = verbsLayer();
   const devices = filterDevices(rdmaDevices(typeof verbs === 'string' ? undefined : verbs), filters);
   return [{ kind: 'tcp', available: true }, rdmaInfo('roce', verbs, devices), rdmaInfo('ib', verbs, devices)];
 }
 
 /** The transport to use for a connection: a forced one must be usable; 'auto' takes the best usable one. */
-export function chooseTransport(
-  choice: TransportChoice,
-  options: Pick<TransportOptions, 'device'>,
-): TransportKind {
-  const infos = transports(options);
+export function chooseTransport(options: ResolvedOptions): TransportKind {
+  const choice = options.transport;
+  // TCP is always there: no need to open every RDMA device to confirm it.
+  if (choice === 'tcp') return choice;
+  const infos = transportsFor(options.devices);
   if (choice === 'auto') {
     const best = ['ib', 'roce', 'tcp'].map((kind) =>
       infos.find((info) => info.kind === kind && info.available),

@@ -368,13 +368,7 @@ export class TcpConnection implements Connection, FrameSink {
     }
     if (step === FrameType.Hello) {
       const peer = decodeHello(payload);
-      if (this.role === 'client' && peer.version !== PROTOCOL_VERSION) {
-        throw new FabricError(
-          'EPROTO',
-          `${this.peerName} answered with protocol version ${peer.version}; this side speaks ${PROTOCOL_VERSION}`,
-        );
-      }
-      if (this.role === 'client') this.checkTokenFlags(peer);
+      if (this.role === 'client') this.checkServerHello(peer);
       this.peer = peer;
       this.sendCredit = peer.receiveWindow;
       if (this.role === 'server') {
@@ -408,7 +402,14 @@ export class TcpConnection implements Connection, FrameSink {
     this.open();
   }
 
-  private checkTokenFlags(peer: Hello): void {
+  /** The client accepts the version the server chose only if it speaks it, and a token flag like its own. */
+  private checkServerHello(peer: Hello): void {
+    if (peer.version !== PROTOCOL_VERSION) {
+      throw new FabricError(
+        'EPROTO',
+        `${this.peerName} answered with protocol version ${peer.version}; this side speaks ${PROTOCOL_VERSION}`,
+      );
+    }
     const token = this.options.token !== undefined;
     if (peer.token && !token) {
       throw new FabricError(
