@@ -44,6 +44,7 @@ export class Region {
   readonly accessBits: number;
   private readonly peers: WeakSet<object> | undefined;
   private live = true;
+  private readonly releasers = new Set<() => void>();
 
   /** @internal use register() */
   constructor(bytes: Uint8Array, access: Access, peers: readonly object[] | undefined) {
@@ -69,11 +70,23 @@ export class Region {
     return new RegionSlice(this, offset, length);
   }
 
-  /** Forgets the key: peers using the descriptor from now on get EACCES. Idempotent. */
+  /**
+   * Forgets the key and releases the memory's registrations with RDMA devices: peers using the descriptor
+   * from now on get EACCES. Idempotent.
+   */
   deregister(): void {
     if (!this.live) return;
     this.live = false;
     registry.delete(this.key);
+    const releasers = [...this.releasers];
+    this.releasers.clear();
+    for (const release of releasers) release();
+  }
+
+  /** @internal runs `release` when the region is deregistered; returns a function that cancels it */
+  onDeregister(release: () => void): () => void {
+    this.releasers.add(release);
+    return () => this.releasers.delete(release);
   }
 
   /** @internal whether `connection` may use this region remotely */
@@ -142,9 +155,37 @@ export function register(memory: ArrayBufferLike | ArrayBufferView, options: Reg
   return new Region(bytes, access, options.peers);
 }
 
-/** @internal the live region registered under `key`, if any */
-export function lookupRegion(key: bigint): Region | undefined {
-  return registry.get(key);
+/** @internal owner side: the region under `key` if `connection` may use it remotely, or why not */
+export function grantedRegion(key: bigint, connection: object): Region | FabricError {
+  const region = registry.get(key);
+  if (region?.permits(connection)) return region;
+  return new FabricError(
+    'EACCES',
+    'no region with this key is registered for this connection (deregistered, or not granted to it)',
+  );
+}
+
+/** @internal whether `length` bytes at `offset` of a region of `regionLength` bytes allow `access` */
+export function checkRegionAccess(
+  regionAccess: number,
+  regionLength: number,
+  offset: number,
+  length: number,
+  access: number,
+): FabricError | undefined {
+  if ((regionAccess & access) === 0) {
+    return new FabricError(
+      'EACCES',
+      `the region does not allow remote ${access === ACCESS_WRITE ? 'write' : 'read'}`,
+    );
+  }
+  if (offset + length > regionLength) {
+    return new FabricError(
+      'ERANGE',
+      `${length} bytes at offset ${offset} pass the end of the region (${regionLength} bytes)`,
+    );
+  }
+  return undefined;
 }
 
 /** Normalises the local side of a one-sided operation. */

@@ -1,46 +1,22 @@
 import * as net from 'node:net';
-import { AsyncQueue } from '../../async-queue.js';
-import { type Connection, messageParts, prepareOneSided } from '../../connection.js';
-import { errorCodeFromWire, errorCodeToWire, FabricError, fromSocketError } from '../../errors.js';
+import { prepareOneSided } from '../../connection.js';
+import { BaseConnection, type OneSidedOperation } from '../../connection-base.js';
+import { FabricError, fromSocketError } from '../../errors.js';
 import { Fifo } from '../../fifo.js';
 import type { ResolvedOptions } from '../../options.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
-import {
-  encodeHeader,
-  type FrameHeader,
-  FrameType,
-  HEADER_SIZE,
-  MAX_ERROR_TEXT,
-} from '../../protocol/frame.js';
+import { encodeErrorFrame } from '../../protocol/error-frame.js';
+import { encodeHeader, type FrameHeader, FrameType, HEADER_SIZE } from '../../protocol/frame.js';
 import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reader.js';
-import {
-  decodeHello,
-  encodeHello,
-  type Hello,
-  newNonce,
-  PROTOCOL_VERSION,
-  proofMatches,
-  tokenProof,
-} from '../../protocol/handshake.js';
-import { lookupRegion, type Region, type RegionSlice } from '../../region.js';
+import type { Role } from '../../protocol/handshake-session.js';
+import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../region.js';
 import { counters } from '../../stats.js';
-
-type Role = 'client' | 'server';
-type State = 'handshake' | 'open' | 'closed';
 
 /** Extra window beyond one maximal message, so small messages keep flowing beside a large one. */
 const WINDOW_SLACK = 1 << 20;
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
 const DRAIN = new Uint8Array(64 * 1024);
-
-interface PendingOp {
-  kind: 'write' | 'read';
-  /** Where a read's response lands. */
-  target: Uint8Array | undefined;
-  resolve(): void;
-  reject(error: Error): void;
-}
 
 interface Outgoing {
   /** Message credit the frame consumes (0 for one-sided requests). */
@@ -61,20 +37,11 @@ type OnRead = { buffer: () => Uint8Array; callback: (count: number) => boolean }
  * A fabric-transport connection over one TCP socket: handshake, messages with credit-based flow control,
  * and one-sided operations emulated with frames (docs/PROTOCOL.md).
  */
-export class TcpConnection implements Connection, FrameSink {
+export class TcpConnection extends BaseConnection implements FrameSink {
   readonly transport = 'tcp' as const;
-  /** Resolves when the handshake completed. */
-  readonly ready: Promise<void>;
   private readonly socket: net.Socket;
   private readonly reader = new FrameReader(this);
-  private readonly inbox: AsyncQueue<Uint8Array>;
   private readonly receiveWindow: number;
-  private state: State = 'handshake';
-  private peer: Hello | undefined;
-  private readonly nonce = newNonce();
-  private handshakeTimer: NodeJS.Timeout | undefined;
-  private markReady!: () => void;
-  private markFailed!: (error: FabricError) => void;
 
   /** Message bytes we may still send before the peer returns credit. */
   private sendCredit = 0;
@@ -87,30 +54,21 @@ export class TcpConnection implements Connection, FrameSink {
   private readonly outgoing = new Fifo<Outgoing>();
   /** Message bytes we sent that the peer has not returned as credit yet. */
   private creditInFlight = 0;
-  private readonly pendingOps = new Map<number, PendingOp>();
-  private readonly unsettledSends = new Set<(error: Error) => void>();
-  private nextOpId = 1;
   /** Verdict of the owner-side checks for the Write frame being received. */
   private writeVerdict: Uint8Array | FabricError | undefined;
   private closedPromise: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
-  /** Why the connection closed, once it has. */
-  private failure: FabricError | undefined;
   private destroyTimer: NodeJS.Timeout | undefined;
 
   private constructor(
-    private readonly role: Role,
-    private readonly options: ResolvedOptions,
-    private readonly peerName: string,
+    role: Role,
+    options: ResolvedOptions,
+    peerName: string,
     makeSocket: (onread: OnRead) => net.Socket,
   ) {
-    this.receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
-    this.inbox = new AsyncQueue('the connection is closed', (message) => this.consumed(message));
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.markReady = resolve;
-      this.markFailed = reject;
-    });
-    this.ready.catch(() => {});
+    const receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
+    super(role, options, peerName, receiveWindow);
+    this.receiveWindow = receiveWindow;
     this.socket = makeSocket({
       // Once closed, bytes still arriving are drained (not parsed) until the peer's FIN completes the shutdown.
       buffer: () => (this.state === 'closed' ? DRAIN : this.reader.nextBuffer()),
@@ -129,18 +87,7 @@ export class TcpConnection implements Connection, FrameSink {
     this.socket.on('close', () =>
       this.fail(new FabricError('ECONNRESET', `the connection to ${this.peerName} was lost`)),
     );
-    this.handshakeTimer = setTimeout(
-      () =>
-        this.abort(
-          new FabricError(
-            'ETIMEDOUT',
-            `the handshake with ${this.peerName} did not complete within ${options.handshakeTimeout} ms: ` +
-              'is a fabric-transport peer listening there?',
-          ),
-        ),
-      options.handshakeTimeout,
-    );
-    if (role === 'client') this.socket.once('connect', () => this.sendHello(PROTOCOL_VERSION));
+    if (role === 'client') this.socket.once('connect', () => this.handshake.start());
   }
 
   static async connect(host: string, port: number, options: ResolvedOptions): Promise<TcpConnection> {
@@ -162,25 +109,8 @@ export class TcpConnection implements Connection, FrameSink {
     );
   }
 
-  get closed(): boolean {
-    return this.state === 'closed';
-  }
-
-  get peerMaxMessageSize(): number {
-    return this.peer?.maxMessageSize ?? 0;
-  }
-
   async send(message: ArrayBufferView | readonly ArrayBufferView[]): Promise<void> {
-    this.checkOpen();
-    const { parts, length } = messageParts(message);
-    const peerMax = this.peerMaxMessageSize;
-    if (length > peerMax) {
-      throw new FabricError(
-        'EMSGSIZE',
-        `a message of ${length} bytes exceeds the peer's maxMessageSize of ${peerMax}: ` +
-          'raise FABRIC_MAX_MESSAGE on the receiver, or move the data through a registered region',
-      );
-    }
+    const { parts, length } = this.outgoingMessage(message);
     await new Promise<void>((resolve, reject) => {
       this.unsettledSends.add(reject);
       this.submit(length + HEADER_SIZE, () => {
@@ -194,14 +124,6 @@ export class TcpConnection implements Connection, FrameSink {
         });
       });
     });
-  }
-
-  receive(): Promise<Uint8Array> {
-    return this.inbox.take();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.inbox[Symbol.asyncIterator]();
   }
 
   async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
@@ -336,99 +258,12 @@ export class TcpConnection implements Connection, FrameSink {
 
   // ---- handshake --------------------------------------------------------------------------------------------
 
-  private sendHello(version: number): void {
-    const hello = encodeHello({
-      version,
-      capabilities: 0,
-      maxMessageSize: this.options.maxMessageSize,
-      receiveWindow: this.receiveWindow,
-      token: this.options.token !== undefined,
-      nonce: this.nonce,
-    });
-    this.writeFrame(encodeHeader({ type: FrameType.Hello, length: hello.length }), [hello]);
+  protected sendHandshakeFrame(type: FrameType, payload: Uint8Array): void {
+    this.writeFrame(encodeHeader({ type, length: payload.length }), [payload]);
   }
 
-  /**
-   * client: Hello ->, <- Hello, Auth(proof) ->, <- Ready(proof). The client refuses a server whose token flag
-   * differs from its own; the server checks the client's proof before it proves anything itself.
-   */
-  private onHandshakeFrame(header: FrameHeader, payload: Uint8Array): void {
-    if (header.type === FrameType.Error) {
-      this.onErrorFrame(header, payload);
-      return;
-    }
-    const token = this.options.token;
-    const step =
-      this.peer === undefined ? FrameType.Hello : this.role === 'server' ? FrameType.Auth : FrameType.Ready;
-    if (header.type !== step) {
-      throw new FabricError(
-        'EPROTO',
-        `handshake failed: unexpected frame type 0x${header.type.toString(16)} from ${this.peerName}`,
-      );
-    }
-    if (step === FrameType.Hello) {
-      const peer = decodeHello(payload);
-      if (this.role === 'client') this.checkServerHello(peer);
-      this.peer = peer;
-      this.sendCredit = peer.receiveWindow;
-      if (this.role === 'server') {
-        this.sendHello(Math.min(peer.version, PROTOCOL_VERSION));
-      } else {
-        const proof = token ? [tokenProof(token, 'client', this.nonce, peer.nonce)] : [];
-        this.writeFrame(encodeHeader({ type: FrameType.Auth, length: proof[0]?.length ?? 0 }), proof);
-      }
-      return;
-    }
-    const peerNonce = (this.peer as Hello).nonce;
-    const [clientNonce, serverNonce] =
-      this.role === 'server' ? [peerNonce, this.nonce] : [this.nonce, peerNonce];
-    const peerRole = this.role === 'server' ? 'client' : 'server';
-    if (
-      token
-        ? !proofMatches(tokenProof(token, peerRole, clientNonce, serverNonce), payload)
-        : payload.length > 0
-    ) {
-      throw new FabricError(
-        'EACCES',
-        token
-          ? `${this.peerName} did not prove it holds the token: set the same FABRIC_TOKEN on both sides`
-          : `${this.peerName} sent a token proof, but this side has no token: set the same FABRIC_TOKEN on both sides`,
-      );
-    }
-    if (this.role === 'server') {
-      const proof = token ? [tokenProof(token, 'server', clientNonce, serverNonce)] : [];
-      this.writeFrame(encodeHeader({ type: FrameType.Ready, length: proof[0]?.length ?? 0 }), proof);
-    }
-    this.open();
-  }
-
-  /** The client accepts the version the server chose only if it speaks it, and a token flag like its own. */
-  private checkServerHello(peer: Hello): void {
-    if (peer.version !== PROTOCOL_VERSION) {
-      throw new FabricError(
-        'EPROTO',
-        `${this.peerName} answered with protocol version ${peer.version}; this side speaks ${PROTOCOL_VERSION}`,
-      );
-    }
-    const token = this.options.token !== undefined;
-    if (peer.token && !token) {
-      throw new FabricError(
-        'EACCES',
-        `${this.peerName} requires a token: set FABRIC_TOKEN or the token option`,
-      );
-    }
-    if (!peer.token && token) {
-      throw new FabricError(
-        'EACCES',
-        `${this.peerName} has no token set, but this side has one: set the same FABRIC_TOKEN on both sides`,
-      );
-    }
-  }
-
-  private open(): void {
-    clearTimeout(this.handshakeTimer);
-    this.state = 'open';
-    this.markReady();
+  protected override opened(): void {
+    this.sendCredit = this.handshake.peer?.receiveWindow ?? 0;
   }
 
   // ---- flow control -----------------------------------------------------------------------------------------
@@ -450,7 +285,7 @@ export class TcpConnection implements Connection, FrameSink {
   }
 
   /** A message was handed to the application: its bytes become credit for the peer. */
-  private consumed(message: Uint8Array): void {
+  protected consumed(message: Uint8Array): void {
     this.creditToReturn += message.length + HEADER_SIZE;
     if (this.creditFlushScheduled) return;
     this.creditFlushScheduled = true;
@@ -506,18 +341,16 @@ export class TcpConnection implements Connection, FrameSink {
     target: Uint8Array | undefined,
     emit: (id: number) => void,
   ): Promise<void> {
-    while (this.pendingOps.has(this.nextOpId) || this.nextOpId === 0)
-      this.nextOpId = (this.nextOpId + 1) >>> 0;
-    const id = this.nextOpId;
-    this.nextOpId = (this.nextOpId + 1) >>> 0;
     return new Promise((resolve, reject) => {
-      this.pendingOps.set(id, { kind, target, resolve, reject });
+      const operation: OneSidedOperation = { kind, resolve, reject };
+      if (target) operation.target = target;
+      const id = this.operations.add(operation);
       this.submit(0, () => emit(id));
     });
   }
 
-  private pendingOp(header: FrameHeader, kind: 'write' | 'read'): PendingOp {
-    const op = this.pendingOps.get(header.id);
+  private pendingOp(header: FrameHeader, kind: 'write' | 'read'): OneSidedOperation {
+    const op = this.operations.get(header.id);
     if (!op || op.kind !== kind || (op.target !== undefined && op.target.length !== header.length)) {
       throw new FabricError(
         'EPROTO',
@@ -528,9 +361,8 @@ export class TcpConnection implements Connection, FrameSink {
   }
 
   private settleOp(header: FrameHeader, kind: 'write' | 'read'): void {
-    const op = this.pendingOp(header, kind);
-    this.pendingOps.delete(header.id);
-    op.resolve();
+    this.pendingOp(header, kind);
+    this.operations.take(header.id)?.resolve();
   }
 
   /** Owner-side checks of a peer's one-sided operation: the region's memory, or why not. */
@@ -540,51 +372,17 @@ export class TcpConnection implements Connection, FrameSink {
     length: number,
     access: number,
   ): Uint8Array | FabricError {
-    const region = lookupRegion(key);
-    if (!region?.permits(this)) {
-      return new FabricError(
-        'EACCES',
-        'no region with this key is registered for this connection (deregistered, or not granted to it)',
-      );
-    }
-    if ((region.accessBits & access) === 0) {
-      return new FabricError(
-        'EACCES',
-        `the region does not allow remote ${access === ACCESS_WRITE ? 'write' : 'read'}`,
-      );
-    }
-    if (offset + length > region.length) {
-      return new FabricError(
-        'ERANGE',
-        `${length} bytes at offset ${offset} pass the end of the region (${region.length} bytes)`,
-      );
-    }
-    return region.bytes.subarray(offset, offset + length);
-  }
-
-  private onErrorFrame(header: FrameHeader, payload: Uint8Array): void {
-    const code = errorCodeFromWire(header.aux);
-    const text = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8');
-    if (header.id === 0) {
-      this.abort(new FabricError(code, `${this.peerName} closed the connection: ${text}`), false);
-      return;
-    }
-    const op = this.pendingOps.get(header.id);
-    if (!op)
-      throw new FabricError(
-        'EPROTO',
-        `protocol violation by the peer: error for unknown operation ${header.id}`,
-      );
-    this.pendingOps.delete(header.id);
-    op.reject(new FabricError(code, `${this.peerName} refused the ${op.kind}: ${text}`));
+    const region = grantedRegion(key, this);
+    if (region instanceof FabricError) return region;
+    return (
+      checkRegionAccess(region.accessBits, region.length, offset, length, access) ??
+      region.bytes.subarray(offset, offset + length)
+    );
   }
 
   private sendError(id: number, error: FabricError): void {
-    const text = Buffer.from(error.message.slice(0, MAX_ERROR_TEXT / 4), 'utf8');
-    this.writeFrame(
-      encodeHeader({ type: FrameType.Error, id, aux: errorCodeToWire(error.code), length: text.length }),
-      [text],
-    );
+    const { header, text } = encodeErrorFrame(id, error);
+    this.writeFrame(header, [text]);
   }
 
   // ---- socket plumbing --------------------------------------------------------------------------------------
@@ -629,18 +427,8 @@ export class TcpConnection implements Connection, FrameSink {
     this.socket.uncork();
   }
 
-  private checkOpen(): void {
-    if (this.state !== 'open') {
-      throw new FabricError(
-        'ECLOSED',
-        'the connection is closed',
-        this.failure ? { cause: this.failure } : undefined,
-      );
-    }
-  }
-
   private socketError(error: NodeJS.ErrnoException): FabricError {
-    return this.state === 'handshake' && this.peer === undefined
+    return this.state === 'handshake' && this.handshake.peer === undefined
       ? fromSocketError(error, this.peerName)
       : new FabricError(
           'ECONNRESET',
@@ -673,7 +461,7 @@ export class TcpConnection implements Connection, FrameSink {
   }
 
   /** Fails the connection and tells the peer why (when `tellPeer`), then shuts the socket down. */
-  private abort(reason: FabricError, tellPeer = true): void {
+  protected abort(reason: FabricError, tellPeer = true): void {
     if (this.state === 'closed') return;
     if (tellPeer) this.sendError(0, reason);
     this.fail(reason);
@@ -688,18 +476,7 @@ export class TcpConnection implements Connection, FrameSink {
     this.socket.once('close', () => clearTimeout(this.destroyTimer));
   }
 
-  /** Marks the connection closed and settles everything pending on it with `reason`. */
-  private fail(reason: FabricError): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.failure = reason;
-    clearTimeout(this.handshakeTimer);
-    this.markFailed(reason);
+  protected releasePending(): void {
     this.outgoing.drain();
-    for (const op of this.pendingOps.values()) op.reject(reason);
-    this.pendingOps.clear();
-    for (const reject of this.unsettledSends) reject(reason);
-    this.unsettledSends.clear();
-    this.inbox.end(reason.code === 'ECLOSED' ? undefined : reason);
   }
 }

@@ -1,0 +1,175 @@
+import { AsyncQueue } from './async-queue.js';
+import { type Connection, messageParts } from './connection.js';
+import { FabricError } from './errors.js';
+import { OperationTable, type PendingOperation } from './operation-table.js';
+import type { ResolvedOptions, TransportKind } from './options.js';
+import { decodeErrorFrame } from './protocol/error-frame.js';
+import { type FrameHeader, FrameType } from './protocol/frame.js';
+import { HandshakeSession, type Role } from './protocol/handshake-session.js';
+import type { Region, RegionSlice } from './region.js';
+
+export type ConnectionState = 'handshake' | 'open' | 'closed';
+
+export interface OneSidedOperation extends PendingOperation {
+  kind: 'write' | 'read' | 'grant';
+  /** Where a read's response lands (TCP). */
+  target?: Uint8Array;
+}
+
+/**
+ * What every transport's connection shares: the handshake and its deadline, the inbox, the operations
+ * waiting for the peer, and settling all of them, once, when the connection fails or closes.
+ */
+export abstract class BaseConnection implements Connection {
+  abstract readonly transport: TransportKind;
+  /** Resolves when the handshake completed. */
+  readonly ready: Promise<void>;
+  protected state: ConnectionState = 'handshake';
+  protected readonly inbox: AsyncQueue<Uint8Array>;
+  protected readonly handshake: HandshakeSession;
+  protected readonly operations = new OperationTable<OneSidedOperation>();
+  /** Rejecters of sends not yet settled. */
+  protected readonly unsettledSends = new Set<(error: Error) => void>();
+  /** Why the connection closed, once it has. */
+  protected failure: FabricError | undefined;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private markReady!: () => void;
+  private markFailed!: (error: FabricError) => void;
+
+  protected constructor(
+    role: Role,
+    protected readonly options: ResolvedOptions,
+    protected readonly peerName: string,
+    receiveWindow: number,
+  ) {
+    this.inbox = new AsyncQueue('the connection is closed', (message) => this.consumed(message));
+    this.handshake = new HandshakeSession(role, options, receiveWindow, peerName, (type, payload) =>
+      this.sendHandshakeFrame(type, payload),
+    );
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.markReady = resolve;
+      this.markFailed = reject;
+    });
+    this.ready.catch(() => {});
+    this.handshakeTimer = setTimeout(
+      () =>
+        this.abort(
+          new FabricError(
+            'ETIMEDOUT',
+            `the handshake with ${peerName} did not complete within ${options.handshakeTimeout} ms: ` +
+              'is a fabric-transport peer listening there?',
+          ),
+        ),
+      options.handshakeTimeout,
+    );
+  }
+
+  abstract send(message: ArrayBufferView | readonly ArrayBufferView[]): Promise<void>;
+  abstract write(
+    source: Region | RegionSlice,
+    remoteDescriptor: Uint8Array,
+    remoteOffset?: number,
+  ): Promise<void>;
+  abstract read(
+    target: Region | RegionSlice,
+    remoteDescriptor: Uint8Array,
+    remoteOffset?: number,
+  ): Promise<void>;
+  abstract close(): Promise<void>;
+  /** Puts one handshake frame on the wire. */
+  protected abstract sendHandshakeFrame(type: FrameType, payload: Uint8Array): void;
+  /** A message was handed to the application: its credit may go back to the peer. */
+  protected abstract consumed(message: Uint8Array): void;
+  /** Fails the connection with `reason`, telling the peer why when `tellPeer`, and tears the transport down. */
+  protected abstract abort(reason: FabricError, tellPeer?: boolean): void;
+  /** The handshake completed (the peer's HELLO is known); data may flow from now on. */
+  protected opened(): void {}
+  /** Settles what only the transport holds (queued frames, transfers) once the connection failed. */
+  protected abstract releasePending(reason: FabricError): void;
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get peerMaxMessageSize(): number {
+    return this.handshake.peer?.maxMessageSize ?? 0;
+  }
+
+  receive(): Promise<Uint8Array> {
+    return this.inbox.take();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.inbox[Symbol.asyncIterator]();
+  }
+
+  /** The checks of send(): open, bytes, and no larger than the peer accepts. */
+  protected outgoingMessage(message: unknown): { parts: readonly Uint8Array[]; length: number } {
+    this.checkOpen();
+    const outgoing = messageParts(message);
+    const peerMax = this.peerMaxMessageSize;
+    if (outgoing.length > peerMax) {
+      throw new FabricError(
+        'EMSGSIZE',
+        `a message of ${outgoing.length} bytes exceeds the peer's maxMessageSize of ${peerMax}: ` +
+          'raise FABRIC_MAX_MESSAGE on the receiver, or move the data through a registered region',
+      );
+    }
+    return outgoing;
+  }
+
+  protected checkOpen(): void {
+    if (this.state !== 'open') {
+      throw new FabricError(
+        'ECLOSED',
+        'the connection is closed',
+        this.failure ? { cause: this.failure } : undefined,
+      );
+    }
+  }
+
+  /** A frame received before the handshake completed. */
+  protected onHandshakeFrame(header: FrameHeader, payload: Uint8Array): void {
+    if (header.type === FrameType.Error) {
+      this.onErrorFrame(header, payload);
+      return;
+    }
+    if (this.handshake.onFrame(header, payload)) {
+      clearTimeout(this.handshakeTimer);
+      this.state = 'open';
+      this.opened();
+      this.markReady();
+    }
+  }
+
+  /** An Error frame: for the whole connection (id 0), or for one pending operation. */
+  protected onErrorFrame(header: FrameHeader, payload: Uint8Array): void {
+    if (header.id === 0) {
+      this.abort(decodeErrorFrame(header, payload, `${this.peerName} closed the connection`), false);
+      return;
+    }
+    const operation = this.operations.take(header.id);
+    if (!operation) {
+      throw new FabricError(
+        'EPROTO',
+        `protocol violation by the peer: error for unknown operation ${header.id}`,
+      );
+    }
+    const verb = operation.kind === 'grant' ? 'access to the region' : `the ${operation.kind}`;
+    operation.reject(decodeErrorFrame(header, payload, `${this.peerName} refused ${verb}`));
+  }
+
+  /** Marks the connection closed and settles everything pending on it with `reason`. */
+  protected fail(reason: FabricError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.failure = reason;
+    clearTimeout(this.handshakeTimer);
+    this.markFailed(reason);
+    this.releasePending(reason);
+    this.operations.rejectAll(reason);
+    for (const reject of this.unsettledSends) reject(reason);
+    this.unsettledSends.clear();
+    this.inbox.end(reason.code === 'ECLOSED' ? undefined : reason);
+  }
+}
