@@ -71,6 +71,7 @@ Napi::Function Endpoint::Define(Napi::Env env) {
                          InstanceMethod<&Endpoint::Destroy>("destroy"),
                          InstanceMethod<&Endpoint::SetCallback>("setCallback"),
                          InstanceMethod<&Endpoint::DeviceName>("deviceName"),
+                         InstanceMethod<&Endpoint::PortNumber>("portNumber"),
                          InstanceMethod<&Endpoint::Register>("register"),
                          InstanceMethod<&Endpoint::PostSend>("postSend"),
                          InstanceMethod<&Endpoint::PostRecv>("postRecv"),
@@ -136,6 +137,8 @@ void Endpoint::OnCmEvent(const CmEvent& event) {
     case RDMA_CM_EVENT_DISCONNECTED:
     case RDMA_CM_EVENT_DEVICE_REMOVAL:
     case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+      // The CQ's own descriptor may not have been polled yet: what arrived before the disconnect goes first.
+      if (cq_ != nullptr) DrainCompletions();
       Emit({Napi::String::New(env, "disconnected"), Napi::String::New(env, rdma->event_str(event.type))});
       return;
     case RDMA_CM_EVENT_REJECTED:
@@ -169,16 +172,21 @@ Napi::Value Endpoint::Listen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, LocalPort(id_));
 }
 
-// resolve(host, port, timeoutMs): address then route resolution; 'route-resolved' or 'error' follows.
+// resolve(host, port, timeoutMs, sourceHost?): address then route resolution; 'route-resolved' or 'error'
+// follows. A source address picks the local device and GID (FABRIC_GID_INDEX); otherwise RDMA-CM does.
 Napi::Value Endpoint::Resolve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sockaddr_storage address;
-  if (!ParseAddress(info[0].As<Napi::String>(), info[1].As<Napi::Number>().Int32Value(), &address)) {
-    Napi::TypeError::New(env, "resolve needs a numeric IP address").ThrowAsJavaScriptException();
+  sockaddr_storage source;
+  const bool has_source = info[3].IsString();
+  if (!ParseAddress(info[0].As<Napi::String>(), info[1].As<Napi::Number>().Int32Value(), &address) ||
+      (has_source && !ParseAddress(info[3].As<Napi::String>(), 0, &source))) {
+    Napi::TypeError::New(env, "resolve needs numeric IP addresses").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   route_timeout_ms_ = info[2].As<Napi::Number>().Int32Value();
-  if (Rdma()->resolve_addr(id_, nullptr, reinterpret_cast<sockaddr*>(&address), route_timeout_ms_) != 0) {
+  sockaddr* from = has_source ? reinterpret_cast<sockaddr*>(&source) : nullptr;
+  if (Rdma()->resolve_addr(id_, from, reinterpret_cast<sockaddr*>(&address), route_timeout_ms_) != 0) {
     Fail(env, "rdma_resolve_addr", errno);
   }
   return env.Undefined();
@@ -312,6 +320,12 @@ Napi::Value Endpoint::DeviceName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (id_ == nullptr || id_->verbs == nullptr) return env.Undefined();
   return Napi::String::New(env, id_->verbs->device->name);
+}
+
+Napi::Value Endpoint::PortNumber(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (id_ == nullptr || id_->verbs == nullptr) return env.Undefined();
+  return Napi::Number::New(env, id_->port_num);
 }
 
 // register(view, accessFlags) -> MemoryRegion on this endpoint's device

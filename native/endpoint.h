@@ -36,6 +36,7 @@ class Endpoint : public Napi::ObjectWrap<Endpoint> {
   Napi::Value Destroy(const Napi::CallbackInfo& info);
   Napi::Value SetCallback(const Napi::CallbackInfo& info);
   Napi::Value DeviceName(const Napi::CallbackInfo& info);
+  Napi::Value PortNumber(const Napi::CallbackInfo& info);
   Napi::Value Register(const Napi::CallbackInfo& info);
   Napi::Value PostSend(const Napi::CallbackInfo& info);
   Napi::Value PostRecv(const Napi::CallbackInfo& info);

@@ -10,7 +10,8 @@ export type FabricErrorCode =
   | 'ERANGE'
   | 'EMSGSIZE'
   | 'EADDRINUSE'
-  | 'ECLOSED';
+  | 'ECLOSED'
+  | 'ENOMEM';
 
 const CODES: readonly FabricErrorCode[] = [
   'EINVAL',
@@ -24,6 +25,7 @@ const CODES: readonly FabricErrorCode[] = [
   'EMSGSIZE',
   'EADDRINUSE',
   'ECLOSED',
+  'ENOMEM',
 ];
 
 /** Every failure surfaced by fabric-transport is a FabricError with a stable `code`. */

@@ -27,6 +27,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** The items in order, without removing them. */
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
+
   /** Removes and returns every item. */
   drain(): T[] {
     const items = this.items.slice(this.head) as T[];

@@ -1,10 +1,15 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Connection } from './connection.js';
-import { FabricError } from './errors.js';
+import { FabricError, fromSocketError } from './errors.js';
+import { FabricListener } from './fabric-listener.js';
 import type { Listener } from './listener.js';
 import { type ConnectOptions, checkHost, checkPort, type ListenOptions, resolveOptions } from './options.js';
 import { chooseTransport } from './selection.js';
 import { TcpConnection } from './transports/tcp/connection.js';
-import { TcpListener } from './transports/tcp/listener.js';
+import { TcpAcceptor } from './transports/tcp/listener.js';
+import { VerbsConnection } from './transports/verbs/connection.js';
+import { VerbsAcceptor } from './transports/verbs/listener.js';
 
 export type { Connection } from './connection.js';
 export { FabricError, type FabricErrorCode } from './errors.js';
@@ -30,22 +35,72 @@ function requireOptions<T>(options: T, what: string): T {
   return options;
 }
 
-/** Listens for connections. Default host 127.0.0.1, port 0 (any free port: read `listener.port`). */
+/** The numeric address RDMA-CM needs for `host`. */
+async function numericAddress(host: string, port: number): Promise<string> {
+  if (isIP(host)) return host;
+  try {
+    return (await lookup(host)).address;
+  } catch (error) {
+    throw fromSocketError(error as NodeJS.ErrnoException, `${host}:${port}`);
+  }
+}
+
+/** 'auto' does not try RDMA on loopback, which RDMA-CM does not route (and TCP serves best). */
+function isLoopback(host: string): boolean {
+  return /^(127\.|::1$|localhost$)/.test(host);
+}
+
+/**
+ * Listens for connections. Default host 127.0.0.1, port 0 (any free port: read `listener.port`). With transport
+ * 'auto' the listener takes TCP and, where an RDMA device has the address, RDMA on the same port.
+ */
 export async function listen(options: ListenOptions = {}): Promise<Listener> {
   requireOptions(options, 'listen');
   const resolved = resolveOptions(options);
   const host = checkHost(options.host ?? '127.0.0.1', 'host');
   const port = checkPort(options.port ?? 0, 0, 'port');
-  chooseTransport(resolved);
-  return TcpListener.listen(host, port, resolved);
+  const kind = chooseTransport(resolved);
+  const listener = new FabricListener(host, port);
+  if (kind === 'tcp' || resolved.transport === 'auto') {
+    const tcp = await TcpAcceptor.listen(listener, host, port, resolved);
+    listener.addAcceptor(tcp.acceptor);
+    listener.port = tcp.port;
+  }
+  if (kind === 'tcp' || (resolved.transport === 'auto' && isLoopback(host))) return listener;
+  try {
+    const verbs = VerbsAcceptor.listen(listener, await numericAddress(host, port), listener.port, resolved);
+    listener.addAcceptor(verbs.acceptor);
+    listener.port = verbs.port;
+  } catch (error) {
+    // 'auto' on an address no RDMA device has (or a port taken there) serves TCP only; a forced one fails.
+    if (resolved.transport !== 'auto') {
+      await listener.close();
+      throw error;
+    }
+  }
+  return listener;
 }
 
-/** Connects to a listener; `conn.transport` tells which transport was chosen. */
+/**
+ * Connects to a listener; `conn.transport` tells which transport was chosen. With 'auto', RDMA when an RDMA
+ * device routes the address and the listener takes RDMA there, else TCP.
+ */
 export async function connect(options: ConnectOptions): Promise<Connection> {
   requireOptions(options, 'connect');
   const resolved = resolveOptions(options);
   const host = checkHost(options.host, 'host');
   const port = checkPort(options.port, 1, 'port');
-  chooseTransport(resolved);
-  return TcpConnection.connect(host, port, resolved);
+  const kind = chooseTransport(resolved);
+  if (kind === 'tcp' || (resolved.transport === 'auto' && isLoopback(host))) {
+    return TcpConnection.connect(host, port, resolved);
+  }
+  const forced = resolved.transport === 'auto' ? undefined : kind;
+  try {
+    return await VerbsConnection.connect(await numericAddress(host, port), port, resolved, forced);
+  } catch (error) {
+    const noRdmaThere =
+      error instanceof FabricError && (error.code === 'ENODEV' || error.code === 'ECONNREFUSED');
+    if (forced || !noRdmaThere) throw error;
+    return TcpConnection.connect(host, port, resolved);
+  }
 }

@@ -34,7 +34,8 @@ export type EndpointEvent =
 /** One RDMA-CM id with its queue pair (native/endpoint.h documents the events). */
 export interface NativeEndpoint {
   listen(host: string, port: number, backlog: number): number;
-  resolve(host: string, port: number, timeoutMs: number): void;
+  /** Address, then route resolution; `sourceHost` picks the local address (and so device and GID). */
+  resolve(host: string, port: number, timeoutMs: number, sourceHost?: string): void;
   setup(sendDepth: number, recvDepth: number, maxInline: number): number;
   connect(privateData: Uint8Array): void;
   accept(privateData: Uint8Array): void;
@@ -43,6 +44,7 @@ export interface NativeEndpoint {
   destroy(): void;
   setCallback(onEvent: (event: EndpointEvent, ...args: unknown[]) => void): void;
   deviceName(): string | undefined;
+  portNumber(): number | undefined;
   register(memory: Uint8Array, access: number): NativeMemoryRegion;
   /** opcode 0 send, 1 RDMA write, 2 RDMA read; flags as ibv_send_flags; returns an errno (0: posted). */
   postSend(
@@ -59,7 +61,8 @@ export interface NativeEndpoint {
 }
 
 export interface NativeAddon {
-  status(): { loaded: boolean; reason?: string };
+  /** Whether the verbs layer loaded, and how many RDMA-CM ids are alive. */
+  status(): { loaded: boolean; reason?: string; endpoints?: number };
   devices?(): NativeDevice[];
   Endpoint?: new (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint;
 }

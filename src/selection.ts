@@ -44,8 +44,7 @@ function rdmaInfo(kind: 'roce' | 'ib', verbs: NativeAddon | string, all: RdmaDev
     reason = `no RDMA device with an ${linkLayer} link layer (${all.length === 0 ? 'none found' : `found ${describe(all)}`})`;
   else if (active.length === 0)
     reason = `no ${linkLayer} RDMA port is ACTIVE (found ${describe(devices)}): check the link`;
-  else
-    reason = `found ${describe(active)}, but this version of fabric-transport has no verbs transport yet: use tcp`;
+  else return { kind, available: true, devices };
   return { kind, available: false, reason, devices };
 }
 
@@ -80,4 +79,45 @@ export function chooseTransport(options: ResolvedOptions): TransportKind {
     throw new FabricError('ENODEV', `transport '${choice}' cannot be used here: ${info.reason}`);
   }
   return choice;
+}
+
+/** The devices and ports a connection may use: FABRIC_DEVICE's filters, and FABRIC_IB_PORT. */
+function usableDevices(options: ResolvedOptions): RdmaDevice[] {
+  const verbs = verbsLayer();
+  const filters = options.devices;
+  const devices = filterDevices(rdmaDevices(typeof verbs === 'string' ? undefined : verbs), filters);
+  if (options.ibPort === undefined) return devices;
+  return devices
+    .map((device) => ({ ...device, ports: device.ports.filter((port) => port.port === options.ibPort) }))
+    .filter((device) => device.ports.length > 0);
+}
+
+/**
+ * What a route that RDMA-CM resolved through `device`:`port` gives: the transport kind, or why this
+ * connection may not use it (FABRIC_DEVICE or FABRIC_IB_PORT leave it out, the port is down).
+ */
+export function routeKind(device: string, port: number, options: ResolvedOptions): 'roce' | 'ib' | string {
+  const found = usableDevices(options)
+    .find((candidate) => candidate.name === device)
+    ?.ports.find((candidate) => candidate.port === port);
+  if (!found) return `it goes through ${device} port ${port}, which FABRIC_DEVICE / FABRIC_IB_PORT leave out`;
+  if (found.state !== 'ACTIVE') return `it goes through ${device} port ${port}, which is ${found.state}`;
+  return found.linkLayer === 'InfiniBand' ? 'ib' : 'roce';
+}
+
+/** The local address of GID `options.gidIndex` on the usable devices (FABRIC_GID_INDEX), if one is set. */
+export function gidSourceAddress(options: ResolvedOptions): string | undefined {
+  const index = options.gidIndex;
+  if (index === undefined) return undefined;
+  for (const device of usableDevices(options)) {
+    for (const port of device.ports) {
+      const gid = port.gids.find((candidate) => candidate.index === index);
+      if (gid?.ipv4) return gid.ipv4;
+    }
+  }
+  throw new FabricError(
+    'ENODEV',
+    `FABRIC_GID_INDEX=${index}: no usable RDMA port has a GID with an IPv4 address at that index: ` +
+      'list the GIDs with `fabric-transport info`',
+  );
 }

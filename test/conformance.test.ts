@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
+import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
 
@@ -497,7 +498,12 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
   it('frees what it holds: many connect/close cycles leave no open handles', async function () {
     this.timeout(60000);
     const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
-    const sockets = () => process.getActiveResourcesInfo().filter((kind) => kind.startsWith('TCP')).length;
+    // TCP sockets, and the RDMA-CM ids (each with its queue pair, CQ and channel) the addon holds.
+    const sockets = () => {
+      const addon = nativeAddon();
+      const endpoints = typeof addon === 'string' ? 0 : (addon.status().endpoints ?? 0);
+      return process.getActiveResourcesInfo().filter((kind) => kind.startsWith('TCP')).length + endpoints;
+    };
     const handlesBefore = sockets();
     for (let i = 0; i < 50; i++) {
       const [client, server] = await Promise.all([

@@ -1,4 +1,5 @@
 import { FabricError } from '../errors.js';
+import { DESCRIPTOR_SIZE } from './descriptor.js';
 
 /** Every frame starts with this fixed header (docs/PROTOCOL.md has the byte layout). */
 export const HEADER_SIZE = 32;
@@ -9,10 +10,20 @@ export enum FrameType {
   Ready = 0x03,
   Message = 0x10,
   Credit = 0x11,
+  /** RDMA only: a large message the receiver pulls with RDMA READ from the segments in the payload. */
+  Rendezvous = 0x12,
+  /** RDMA only: the receiver has pulled rendezvous message `id`; its memory may be reused. */
+  RendezvousDone = 0x13,
   Write = 0x20,
   WriteAck = 0x21,
   ReadRequest = 0x22,
   ReadResponse = 0x23,
+  /** RDMA only: asks the owner of region `key` for its address and rkey. */
+  KeyRequest = 0x24,
+  /** RDMA only: the answer: address in `key`, rkey in `aux`, the region's descriptor as payload. */
+  KeyGrant = 0x25,
+  /** RDMA only: region `key` was deregistered; forget its grant. */
+  KeyRevoke = 0x26,
   Error = 0x30,
 }
 
@@ -20,13 +31,16 @@ export interface FrameHeader {
   type: FrameType;
   /** Payload bytes that follow the header. */
   length: number;
-  /** Operation id (Write, WriteAck, ReadRequest, ReadResponse, Error); 0 otherwise. */
+  /** Operation id (Write, WriteAck, ReadRequest, ReadResponse, KeyRequest, KeyGrant, Error), rendezvous id; 0 otherwise. */
   id: number;
-  /** Message credit returned (Message, Credit), bytes requested (ReadRequest) or error code (Error). */
+  /**
+   * Credit returned (Message, Credit, Rendezvous: bytes on TCP, frames over RDMA), bytes requested
+   * (ReadRequest), rkey (KeyGrant) or error code (Error).
+   */
   aux: number;
-  /** Region key (Write, ReadRequest). */
+  /** Region key (Write, ReadRequest, KeyRequest, KeyRevoke) or address (KeyGrant). */
   key: bigint;
-  /** Byte offset into the region (Write, ReadRequest). */
+  /** Byte offset into the region (Write, ReadRequest) or message length (Rendezvous). */
   offset: number;
 }
 
@@ -45,7 +59,15 @@ function lengthAllowed(type: FrameType, length: number): boolean {
     case FrameType.Credit:
     case FrameType.WriteAck:
     case FrameType.ReadRequest:
+    case FrameType.RendezvousDone:
+    case FrameType.KeyRequest:
+    case FrameType.KeyRevoke:
       return length === 0;
+    case FrameType.KeyGrant:
+      return length === DESCRIPTOR_SIZE;
+    case FrameType.Rendezvous:
+      // 16-byte segments, within one RDMA frame (protocol/verbs-frames.ts)
+      return length > 0 && length % 16 === 0 && length <= 8192 - HEADER_SIZE;
     case FrameType.Error:
       return length <= MAX_ERROR_TEXT;
     case FrameType.Message:

@@ -1,0 +1,75 @@
+import { AsyncQueue } from './async-queue.js';
+import type { Connection } from './connection.js';
+import type { Listener } from './listener.js';
+
+/** What accepts connections of one transport for a listener (a TCP server, an RDMA-CM listening id). */
+export interface Acceptor {
+  /** Stops accepting; connections already handed over stay open. */
+  stop(): Promise<void>;
+}
+
+/** A connection still in its handshake. */
+export interface IncomingConnection extends Connection {
+  readonly ready: Promise<void>;
+}
+
+/**
+ * A listener: one address and port, served by one acceptor per transport. Each accepted connection is
+ * handed out once its handshake completed.
+ */
+export class FabricListener implements Listener {
+  private readonly incoming = new AsyncQueue<Connection>('the listener is closed');
+  private readonly handshaking = new Set<IncomingConnection>();
+  private readonly acceptors: Acceptor[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly host: string,
+    public port: number,
+  ) {}
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  addAcceptor(acceptor: Acceptor): void {
+    this.acceptors.push(acceptor);
+  }
+
+  /** Takes a connection from an acceptor: queued for accept() once its handshake completes. */
+  admit(connection: IncomingConnection): void {
+    if (this.closing) {
+      void connection.close();
+      return;
+    }
+    this.handshaking.add(connection);
+    connection.ready.then(
+      () => {
+        this.handshaking.delete(connection);
+        if (this.closing) void connection.close();
+        else this.incoming.push(connection);
+      },
+      () => this.handshaking.delete(connection),
+    );
+  }
+
+  accept(): Promise<Connection> {
+    return this.incoming.take();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.incoming[Symbol.asyncIterator]();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.incoming.end();
+      const dropped = [...this.incoming.clear(), ...this.handshaking];
+      await Promise.all([
+        ...this.acceptors.map((acceptor) => acceptor.stop()),
+        ...dropped.map((connection) => connection.close()),
+      ]);
+    })();
+    return this.closing;
+  }
+}

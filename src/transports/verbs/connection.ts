@@ -1,0 +1,889 @@
+import { prepareOneSided } from '../../connection.js';
+import { BaseConnection, type OneSidedOperation } from '../../connection-base.js';
+import { FabricError } from '../../errors.js';
+import { Fifo } from '../../fifo.js';
+import {
+  type EndpointEvent,
+  type NativeEndpoint,
+  type NativeMemoryRegion,
+  nativeAddon,
+} from '../../native.js';
+import type { ResolvedOptions } from '../../options.js';
+import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor } from '../../protocol/descriptor.js';
+import { encodeErrorFrame } from '../../protocol/error-frame.js';
+import {
+  decodeHeader,
+  encodeHeader,
+  type FrameHeader,
+  FrameType,
+  HEADER_SIZE,
+} from '../../protocol/frame.js';
+import type { Role } from '../../protocol/handshake-session.js';
+import {
+  decodeSegments,
+  EAGER_LIMIT,
+  encodeSegments,
+  FRAME_BYTES,
+  MAX_SEGMENTS,
+  RECEIVE_CREDITS,
+  type Segment,
+} from '../../protocol/verbs-frames.js';
+import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../region.js';
+import { gidSourceAddress, routeKind } from '../../selection.js';
+import { counters } from '../../stats.js';
+import { completionError, connectError } from './errors.js';
+import { LOCAL_WRITE, REMOTE_READ, regionRegistration, registerMemory } from './registrations.js';
+
+/** Send work requests in flight at once (frames and RDMA operations). */
+const SEND_DEPTH = 128;
+/** Frame slots of the send buffer: frames being sent, copied there first. */
+const SEND_SLOTS = 64;
+/** Credits kept back from messages (for control frames), and from control frames (for credit returns). */
+const MESSAGE_RESERVE = 4;
+const CONTROL_RESERVE = 1;
+/** Unreturned credits that make the receiver send a Credit frame even when it sends nothing else. */
+const CREDIT_BATCH = RECEIVE_CREDITS / 4;
+/** Work request ids from here on are receive buffers; below, send work. */
+const RECEIVE_ID_BASE = 0x8000_0000;
+/** The largest single RDMA WRITE/READ work request (InfiniBand's limit is 2^31; NICs often allow less). */
+const CHUNK_BYTES = 1 << 30;
+/** Extra rendezvous bytes the receiver pulls beyond one maximal message before the application reads. */
+const WINDOW_SLACK = 1 << 20;
+/** How long close() waits for sends to complete, then for the peer's disconnect. */
+const CLOSE_GRACE_MS = 1000;
+const SIGNALED = 2;
+const INLINE = 8;
+const [OP_SEND, OP_WRITE, OP_READ] = [0, 1, 2];
+/** Private data of a connection request: "FBRC" then the protocol version. */
+export const CONNECT_MAGIC = Buffer.from('FBRC\x01', 'latin1');
+
+interface Work {
+  opcode: number;
+  address: bigint;
+  length: number;
+  lkey: number;
+  remoteAddress: bigint;
+  rkey: number;
+  /** Called with the completion status (0: success). */
+  done(status: number): void;
+}
+
+interface OutgoingFrame {
+  header: Buffer;
+  payload: readonly Uint8Array[];
+  /** Payload bytes. */
+  length: number;
+  /** Whether header.aux carries returned credit (Message, Rendezvous, Credit). */
+  carriesCredit: boolean;
+  /** The frame is in the send buffer: a message's memory may be reused. */
+  onPosted?: () => void;
+}
+
+/** A message received, in arrival order; a rendezvous one is ready once pulled. */
+interface Arrival {
+  bytes: Uint8Array;
+  ready: boolean;
+  /** Rendezvous only: the sender's id and memory, until the pull starts. */
+  id?: number;
+  segments?: Segment[];
+}
+
+interface Transfer extends OneSidedOperation {
+  registrations: NativeMemoryRegion[];
+}
+
+/** What the owner of a region answered to KeyRequest. */
+interface Grant {
+  address: bigint;
+  rkey: number;
+  length: number;
+  access: number;
+}
+
+interface GrantRequest extends OneSidedOperation {
+  granted?: Grant;
+}
+
+type EndpointConstructor = new (
+  onEvent: (event: EndpointEvent, ...args: unknown[]) => void,
+) => NativeEndpoint;
+
+/**
+ * A fabric-transport connection over an RDMA reliable-connected queue pair set up by RDMA-CM: frames are
+ * SENDs into pre-posted receive buffers under per-buffer credits, large messages are pulled by the receiver
+ * with RDMA READ (rendezvous), and one-sided operations are RDMA WRITE / READ on registered memory
+ * (docs/PROTOCOL.md, "Over RDMA").
+ */
+export class VerbsConnection extends BaseConnection {
+  private kind: 'roce' | 'ib' = 'roce';
+  private endpoint: NativeEndpoint | undefined;
+  private device = '';
+  private readonly receiveWindow: number;
+  private readonly receiveBuffers = new Uint8Array(RECEIVE_CREDITS * FRAME_BYTES);
+  private readonly sendBuffers = new Uint8Array(SEND_SLOTS * FRAME_BYTES);
+  private receiveRegistration: NativeMemoryRegion | undefined;
+  private sendRegistration: NativeMemoryRegion | undefined;
+  private readonly freeSlots = Array.from({ length: SEND_SLOTS }, (_, i) => SEND_SLOTS - 1 - i);
+  private maxInline = 0;
+
+  /** Frames we may still send before the peer returns credit. */
+  private sendCredit = RECEIVE_CREDITS;
+  /** Frames received whose credit was not returned yet (consumed or not). */
+  private peerCreditUsed = 0;
+  /** Credit of handled frames and consumed messages, to return to the peer. */
+  private creditToReturn = 0;
+  private creditFlushScheduled = false;
+  private readonly messageFrames = new Fifo<OutgoingFrame>();
+  private readonly controlFrames = new Fifo<OutgoingFrame>();
+
+  private readonly work = new Map<number, Work>();
+  private readonly waitingWork = new Fifo<Work>();
+  private nextWorkId = 1;
+  private onIdle: (() => void) | undefined;
+
+  /** Our rendezvous messages the peer has not pulled yet. */
+  private readonly transfers = new Map<number, Transfer>();
+  private nextTransferId = 1;
+  private readonly arrivals = new Fifo<Arrival>();
+  /** Rendezvous messages being pulled, then waiting for the application: their bytes. */
+  private heldBytes = 0;
+  private readonly heldMessages = new WeakSet<Uint8Array>();
+  private readonly pulls = new Set<NativeMemoryRegion>();
+
+  /** Grants of the peer's regions by key. */
+  private readonly grants = new Map<bigint, Promise<Grant>>();
+  /** Our regions granted to the peer: cancels their revocation notice. */
+  private readonly revocations = new Map<bigint, () => void>();
+  private closing: Promise<void> | undefined;
+  private onDisconnected: (() => void) | undefined;
+  private disconnected = false;
+
+  private constructor(role: Role, options: ResolvedOptions, peerName: string) {
+    const receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
+    super(role, options, peerName, receiveWindow);
+    this.receiveWindow = receiveWindow;
+  }
+
+  get transport(): 'roce' | 'ib' {
+    return this.kind;
+  }
+
+  /**
+   * Connects through RDMA-CM: address and route resolution, queue pair, connection, handshake. `expected` is
+   * the forced kind, or undefined for whichever the route gives.
+   */
+  static async connect(
+    host: string,
+    port: number,
+    options: ResolvedOptions,
+    expected: 'roce' | 'ib' | undefined,
+  ): Promise<VerbsConnection> {
+    const connection = new VerbsConnection('client', options, `${host}:${port}`);
+    try {
+      const Endpoint = nativeAddon() as { Endpoint: EndpointConstructor };
+      const endpoint = new Endpoint.Endpoint((event, ...args) => connection.onEvent(event, args));
+      connection.endpoint = endpoint;
+      connection.whenRouted = () => connection.onRouteResolved(expected);
+      endpoint.resolve(host, port, Math.min(options.handshakeTimeout, 5000), gidSourceAddress(options));
+    } catch (error) {
+      connection.abort(
+        error instanceof FabricError
+          ? error
+          : new FabricError('ECONNRESET', `RDMA connection to ${host}:${port} failed: ${String(error)}`),
+        false,
+      );
+    }
+    await connection.ready;
+    return connection;
+  }
+
+  /**
+   * Takes an incoming connection request of a listener: queue pair, receive buffers, accept. Returns
+   * undefined (the request rejected) when it is not a fabric-transport peer or the queue pair cannot be made.
+   */
+  static accept(
+    endpoint: NativeEndpoint,
+    privateData: Uint8Array,
+    options: ResolvedOptions,
+    peerName: string,
+  ): VerbsConnection | undefined {
+    const connection = new VerbsConnection('server', options, peerName);
+    endpoint.setCallback((event, ...args) => connection.onEvent(event, args));
+    connection.endpoint = endpoint;
+    const kind = routeKind(endpoint.deviceName() ?? '', endpoint.portNumber() ?? 0, options);
+    if (
+      !Buffer.from(privateData).subarray(0, CONNECT_MAGIC.length).equals(CONNECT_MAGIC) ||
+      (kind !== 'roce' && kind !== 'ib')
+    ) {
+      endpoint.reject();
+      connection.abort(
+        new FabricError('EPROTO', `refused an RDMA connection request from ${peerName}`),
+        false,
+      );
+      return undefined;
+    }
+    try {
+      connection.createQueuePair(kind);
+      endpoint.accept(new Uint8Array(0));
+    } catch (error) {
+      endpoint.reject();
+      connection.abort(new FabricError('ECONNRESET', `cannot accept ${peerName}: ${String(error)}`), false);
+      return undefined;
+    }
+    return connection;
+  }
+
+  private whenRouted: (() => void) | undefined;
+
+  async send(message: ArrayBufferView | readonly ArrayBufferView[]): Promise<void> {
+    const { parts, length } = this.outgoingMessage(message);
+    if (length <= EAGER_LIMIT) {
+      await new Promise<void>((resolve, reject) => {
+        this.unsettledSends.add(reject);
+        this.queueMessage({
+          header: encodeHeader({ type: FrameType.Message, length }),
+          payload: parts,
+          length,
+          carriesCredit: true,
+          onPosted: () => {
+            if (!this.unsettledSends.delete(reject)) return;
+            counters.messagesSent++;
+            counters.bytesSent += length;
+            counters.copiedBytes += length;
+            resolve();
+          },
+        });
+      });
+      return;
+    }
+    await this.sendRendezvous(parts, length);
+  }
+
+  async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
+    this.checkOpen();
+    const request = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
+    await this.oneSided('write', request.slice, request.remote.key, remoteOffset);
+  }
+
+  async read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
+    this.checkOpen();
+    const request = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
+    await this.oneSided('read', request.slice, request.remote.key, remoteOffset);
+  }
+
+  close(): Promise<void> {
+    this.abort(new FabricError('ECLOSED', 'the connection was closed by the application'));
+    return this.closing as Promise<void>;
+  }
+
+  // ---- set-up -----------------------------------------------------------------------------------------------
+
+  private onRouteResolved(expected: 'roce' | 'ib' | undefined): void {
+    const endpoint = this.endpoint as NativeEndpoint;
+    const kind = routeKind(endpoint.deviceName() ?? '', endpoint.portNumber() ?? 0, this.options);
+    if (kind !== 'roce' && kind !== 'ib') {
+      throw new FabricError('ENODEV', `cannot use the RDMA route to ${this.peerName}: ${kind}`);
+    }
+    if (expected !== undefined && kind !== expected) {
+      throw new FabricError(
+        'ENODEV',
+        `${this.peerName} is reached through ${endpoint.deviceName()}, a${kind === 'ib' ? 'n InfiniBand' : ' RoCE'} device, not ${expected === 'ib' ? 'InfiniBand' : 'RoCE'}`,
+      );
+    }
+    this.createQueuePair(kind);
+    endpoint.connect(CONNECT_MAGIC);
+  }
+
+  private createQueuePair(kind: 'roce' | 'ib'): void {
+    const endpoint = this.endpoint as NativeEndpoint;
+    this.kind = kind;
+    this.device = endpoint.deviceName() ?? '';
+    this.maxInline = endpoint.setup(SEND_DEPTH, RECEIVE_CREDITS, 64);
+    this.receiveRegistration = registerMemory(endpoint, this.receiveBuffers, LOCAL_WRITE);
+    this.sendRegistration = registerMemory(endpoint, this.sendBuffers, LOCAL_WRITE);
+    for (let slot = 0; slot < RECEIVE_CREDITS; slot++) this.postReceive(slot);
+  }
+
+  private onEvent(event: EndpointEvent, args: unknown[]): void {
+    try {
+      switch (event) {
+        case 'completions':
+          this.onCompletions(args[0] as Uint32Array);
+          return;
+        case 'route-resolved':
+          this.whenRouted?.();
+          return;
+        case 'established':
+          if (this.state === 'handshake') this.handshake.start();
+          return;
+        case 'disconnected':
+          this.disconnected = true;
+          this.fail(new FabricError('ECONNRESET', `the RDMA connection to ${this.peerName} was lost`));
+          this.onDisconnected?.();
+          this.teardown();
+          return;
+        default:
+          // rejected, error: the connection attempt (or the connection) is over.
+          this.abort(connectError(event, args, this.peerName), false);
+      }
+    } catch (error) {
+      this.onFrameError(error);
+    }
+  }
+
+  // ---- frames in ----------------------------------------------------------------------------------------------
+
+  private onCompletions(completions: Uint32Array): void {
+    for (let i = 0; i + 3 < completions.length; i += 4) {
+      const id = completions[i] as number;
+      const status = completions[i + 1] as number;
+      if (id >= RECEIVE_ID_BASE) this.onReceive(id - RECEIVE_ID_BASE, status, completions[i + 3] as number);
+      else this.onWorkDone(id, status);
+    }
+    this.pump();
+  }
+
+  private onReceive(slot: number, status: number, byteLength: number): void {
+    if (this.state === 'closed') return;
+    if (status !== 0) {
+      this.abort(completionError(status, this.peerName), false);
+      return;
+    }
+    this.peerCreditUsed++;
+    if (this.peerCreditUsed > RECEIVE_CREDITS) {
+      throw new FabricError(
+        'EPROTO',
+        'protocol violation by the peer: it sent more frames than its credit allows',
+      );
+    }
+    const frame = this.receiveBuffers.subarray(slot * FRAME_BYTES, slot * FRAME_BYTES + byteLength);
+    const header = decodeHeader(frame);
+    if (byteLength !== HEADER_SIZE + header.length) {
+      throw new FabricError(
+        'EPROTO',
+        'protocol violation by the peer: a frame whose length does not match its header',
+      );
+    }
+    // Everything the handlers keep is copied out, so the buffer goes straight back to the receive queue.
+    this.onFrame(header, frame.subarray(HEADER_SIZE));
+    this.postReceive(slot);
+  }
+
+  private onFrame(header: FrameHeader, payload: Uint8Array): void {
+    if (this.state === 'handshake') {
+      this.returnCredit(true);
+      this.onHandshakeFrame(header, Buffer.from(payload));
+      return;
+    }
+    switch (header.type) {
+      case FrameType.Message: {
+        if (header.length > Math.min(this.options.maxMessageSize, EAGER_LIMIT)) this.tooLarge(header.length);
+        this.addCredit(header.aux);
+        const bytes = Buffer.allocUnsafeSlow(header.length);
+        bytes.set(payload);
+        counters.copiedBytes += header.length;
+        this.arrive({ bytes, ready: true });
+        return;
+      }
+      case FrameType.Rendezvous: {
+        const total = header.offset;
+        if (total > this.options.maxMessageSize) this.tooLarge(total);
+        this.addCredit(header.aux);
+        const segments = decodeSegments(payload, total);
+        this.arrive({ bytes: Buffer.allocUnsafeSlow(total), ready: false, id: header.id, segments });
+        return;
+      }
+      case FrameType.Credit:
+        this.addCredit(header.aux);
+        // Not returned at once: a credit frame answering a credit frame would never end.
+        this.returnCredit(false);
+        return;
+      case FrameType.RendezvousDone:
+        this.returnCredit(true);
+        this.onTransferDone(header.id);
+        return;
+      case FrameType.KeyRequest:
+        this.returnCredit(true);
+        this.grantKey(header);
+        return;
+      case FrameType.KeyGrant:
+        this.returnCredit(true);
+        this.onGrant(header, payload);
+        return;
+      case FrameType.KeyRevoke:
+        this.returnCredit(true);
+        this.grants.delete(header.key);
+        return;
+      case FrameType.Error:
+        this.returnCredit(true);
+        this.onErrorFrame(header, Buffer.from(payload));
+        return;
+      default:
+        throw new FabricError(
+          'EPROTO',
+          `protocol violation by the peer: frame type 0x${header.type.toString(16)} on an RDMA connection`,
+        );
+    }
+  }
+
+  private tooLarge(length: number): never {
+    throw new FabricError(
+      'EPROTO',
+      `protocol violation by the peer: a ${length}-byte message exceeds maxMessageSize ${this.options.maxMessageSize}`,
+    );
+  }
+
+  private onFrameError(error: unknown): void {
+    let reason =
+      error instanceof FabricError
+        ? error
+        : new FabricError('EPROTO', `cannot process a frame: ${String(error)}`);
+    if (reason.code === 'EPROTO' && this.state === 'handshake') {
+      reason = new FabricError(
+        'EPROTO',
+        `handshake with ${this.peerName} failed, is it a fabric-transport endpoint? ${reason.message}`,
+      );
+    }
+    this.abort(reason, reason.code === 'EPROTO' || reason.code === 'EACCES');
+  }
+
+  // ---- messages: arrival order, rendezvous pulls ----------------------------------------------------------------
+
+  private arrive(arrival: Arrival): void {
+    this.arrivals.push(arrival);
+    this.startPulls();
+    this.deliver();
+  }
+
+  /** Hands the messages at the head of the arrival order that are complete to the application. */
+  private deliver(): void {
+    for (let next = this.arrivals.peek(); next?.ready; next = this.arrivals.peek()) {
+      this.arrivals.shift();
+      counters.messagesReceived++;
+      counters.bytesReceived += next.bytes.length;
+      this.inbox.push(next.bytes);
+    }
+  }
+
+  /** Pulls rendezvous messages in order while their bytes fit the receive window. */
+  private startPulls(): void {
+    for (const arrival of this.arrivals) {
+      if (arrival.ready || arrival.segments === undefined) continue;
+      const total = arrival.bytes.length;
+      if (this.heldBytes > 0 && this.heldBytes + total > this.receiveWindow) return;
+      this.heldBytes += total;
+      this.heldMessages.add(arrival.bytes);
+      this.pull(arrival, arrival.segments);
+      arrival.segments = undefined;
+    }
+  }
+
+  private pull(arrival: Arrival, segments: Segment[]): void {
+    const target = registerMemory(this.endpoint as NativeEndpoint, arrival.bytes, LOCAL_WRITE);
+    this.pulls.add(target);
+    let offset = 0;
+    let outstanding = segments.length;
+    for (const segment of segments) {
+      this.postWork({
+        opcode: OP_READ,
+        address: target.address + BigInt(offset),
+        length: segment.length,
+        lkey: target.lkey,
+        remoteAddress: segment.address,
+        rkey: segment.rkey,
+        done: (status) => {
+          if (status !== 0 || --outstanding > 0) return;
+          this.pulls.delete(target);
+          target.deregister();
+          counters.placedBytes += arrival.bytes.length;
+          arrival.ready = true;
+          this.queueControl(encodeHeader({ type: FrameType.RendezvousDone, id: arrival.id as number }));
+          this.deliver();
+        },
+      });
+      offset += segment.length;
+    }
+  }
+
+  protected consumed(message: Uint8Array): void {
+    if (this.heldMessages.has(message)) {
+      this.heldMessages.delete(message);
+      this.heldBytes -= message.length;
+      this.startPulls();
+    }
+    this.returnCredit(this.inbox.size === 0);
+  }
+
+  private async sendRendezvous(parts: readonly Uint8Array[], length: number): Promise<void> {
+    const endpoint = this.endpoint as NativeEndpoint;
+    let pieces = parts.filter((part) => part.length > 0);
+    if (pieces.length > MAX_SEGMENTS) {
+      pieces = [Buffer.concat(pieces)];
+      counters.copiedBytes += length;
+    }
+    const registrations = pieces.map((piece) => registerMemory(endpoint, piece, REMOTE_READ));
+    const id = this.nextTransferId;
+    this.nextTransferId = (this.nextTransferId % 0xffff_ffff) + 1;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.transfers.set(id, { kind: 'write', registrations, resolve, reject });
+        const segments = encodeSegments(
+          registrations.map((registration, i) => ({
+            address: registration.address,
+            rkey: registration.rkey,
+            length: (pieces[i] as Uint8Array).length,
+          })),
+        );
+        this.queueMessage({
+          header: encodeHeader({ type: FrameType.Rendezvous, id, length: segments.length, offset: length }),
+          payload: [segments],
+          length: segments.length,
+          carriesCredit: true,
+        });
+      });
+      counters.messagesSent++;
+      counters.bytesSent += length;
+    } finally {
+      this.transfers.delete(id);
+      for (const registration of registrations) registration.deregister();
+    }
+  }
+
+  private onTransferDone(id: number): void {
+    const transfer = this.transfers.get(id);
+    if (!transfer) {
+      throw new FabricError(
+        'EPROTO',
+        `protocol violation by the peer: completion of unknown rendezvous ${id}`,
+      );
+    }
+    transfer.resolve();
+  }
+
+  // ---- one-sided operations -------------------------------------------------------------------------------------
+
+  private async oneSided(
+    kind: 'write' | 'read',
+    slice: RegionSlice,
+    key: bigint,
+    remoteOffset: number,
+  ): Promise<void> {
+    const grant = await this.grant(key);
+    const refused = checkRegionAccess(
+      grant.access,
+      grant.length,
+      remoteOffset,
+      slice.length,
+      kind === 'write' ? ACCESS_WRITE : ACCESS_READ,
+    );
+    if (refused) throw new FabricError(refused.code, `${this.peerName} says: ${refused.message}`);
+    this.checkOpen();
+    if (kind === 'write') {
+      counters.writes++;
+      counters.bytesSent += slice.length;
+    } else {
+      counters.reads++;
+    }
+    if (slice.length === 0) return;
+    const local = regionRegistration(slice.region, this.endpoint as NativeEndpoint, this.device);
+    await new Promise<void>((resolve, reject) => {
+      const operation: OneSidedOperation = { kind, resolve, reject };
+      const id = this.operations.add(operation);
+      let outstanding = Math.ceil(slice.length / CHUNK_BYTES);
+      for (let done = 0; done < slice.length; done += CHUNK_BYTES) {
+        this.postWork({
+          opcode: kind === 'write' ? OP_WRITE : OP_READ,
+          address: local.address + BigInt(slice.offset + done),
+          length: Math.min(CHUNK_BYTES, slice.length - done),
+          lkey: local.lkey,
+          remoteAddress: grant.address + BigInt(remoteOffset + done),
+          rkey: grant.rkey,
+          done: (status) => {
+            if (status === 0 && --outstanding === 0) this.operations.take(id)?.resolve();
+          },
+        });
+      }
+    });
+    // The NIC put every byte straight into its final memory.
+    counters.placedBytes += slice.length;
+  }
+
+  /** The peer's address and rkey for region `key`, asked once per connection. */
+  private grant(key: bigint): Promise<Grant> {
+    let grant = this.grants.get(key);
+    if (!grant) {
+      grant = new Promise<Grant>((resolve, reject) => {
+        const request: GrantRequest = {
+          kind: 'grant',
+          resolve: () => resolve(request.granted as Grant),
+          reject,
+        };
+        const id = this.operations.add(request);
+        this.queueControl(encodeHeader({ type: FrameType.KeyRequest, id, key }));
+      });
+      const requested = grant;
+      this.grants.set(key, requested);
+      requested.catch(() => {
+        if (this.grants.get(key) === requested) this.grants.delete(key);
+      });
+    }
+    return grant;
+  }
+
+  private onGrant(header: FrameHeader, payload: Uint8Array): void {
+    const request = this.operations.get(header.id) as GrantRequest | undefined;
+    if (request?.kind !== 'grant') {
+      throw new FabricError(
+        'EPROTO',
+        `protocol violation by the peer: unexpected grant for operation ${header.id}`,
+      );
+    }
+    let region: { length: number; access: number };
+    try {
+      region = decodeDescriptor(Buffer.from(payload));
+    } catch {
+      throw new FabricError('EPROTO', 'protocol violation by the peer: a malformed region grant');
+    }
+    this.operations.take(header.id);
+    request.granted = { address: header.key, rkey: header.aux, length: region.length, access: region.access };
+    request.resolve();
+  }
+
+  /** Owner side: hands the peer the address and rkey of a region it may use, registering it on first use. */
+  private grantKey(header: FrameHeader): void {
+    if (header.id === 0) throw new FabricError('EPROTO', 'protocol violation by the peer: operation id 0');
+    const region = grantedRegion(header.key, this);
+    if (region instanceof FabricError) {
+      const { header: errorHeader, text } = encodeErrorFrame(header.id, region);
+      this.queueControl(errorHeader, [text]);
+      return;
+    }
+    let registration: NativeMemoryRegion;
+    try {
+      registration = regionRegistration(region, this.endpoint as NativeEndpoint, this.device);
+    } catch (error) {
+      const { header: errorHeader, text } = encodeErrorFrame(header.id, error as FabricError);
+      this.queueControl(errorHeader, [text]);
+      return;
+    }
+    const key = header.key;
+    if (!this.revocations.has(key)) {
+      this.revocations.set(
+        key,
+        region.onDeregister(() => {
+          this.revocations.delete(key);
+          if (this.state === 'open') this.queueControl(encodeHeader({ type: FrameType.KeyRevoke, key }));
+        }),
+      );
+    }
+    this.queueControl(
+      encodeHeader({
+        type: FrameType.KeyGrant,
+        id: header.id,
+        aux: registration.rkey,
+        key: registration.address,
+        length: region.descriptor.length,
+      }),
+      [region.descriptor],
+    );
+  }
+
+  // ---- frames out and credit ------------------------------------------------------------------------------------
+
+  protected sendHandshakeFrame(type: FrameType, payload: Uint8Array): void {
+    this.queueControl(encodeHeader({ type, length: payload.length }), [payload]);
+  }
+
+  private queueMessage(frame: OutgoingFrame): void {
+    this.messageFrames.push(frame);
+    this.pump();
+  }
+
+  private queueControl(header: Buffer, payload: readonly Uint8Array[] = []): void {
+    const length = payload.reduce((sum, part) => sum + part.length, 0);
+    this.controlFrames.push({ header, payload, length, carriesCredit: false });
+    this.pump();
+  }
+
+  /** Posts queued frames while credit, send slots and send queue allow: control frames first. */
+  private pump(): void {
+    for (;;) {
+      const control = this.controlFrames.peek();
+      const message = control ? undefined : this.messageFrames.peek();
+      const frame = control ?? message;
+      const reserve = control ? CONTROL_RESERVE : MESSAGE_RESERVE;
+      if (!frame || this.sendCredit <= reserve || this.freeSlots.length === 0) break;
+      (control ? this.controlFrames : this.messageFrames).shift();
+      this.postFrame(frame);
+    }
+  }
+
+  /** Marks one handled frame's credit for return; `soon` asks for a Credit frame if nothing carries it. */
+  private returnCredit(soon: boolean): void {
+    this.creditToReturn++;
+    if (!soon && this.creditToReturn < CREDIT_BATCH) return;
+    if (this.creditFlushScheduled) return;
+    this.creditFlushScheduled = true;
+    // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
+    setImmediate(() => {
+      this.creditFlushScheduled = false;
+      if (this.state !== 'open' || this.creditToReturn === 0) return;
+      if (this.sendCredit < 1 || this.freeSlots.length === 0) return;
+      this.postFrame({
+        header: encodeHeader({ type: FrameType.Credit }),
+        payload: [],
+        length: 0,
+        carriesCredit: true,
+      });
+    });
+  }
+
+  private addCredit(credit: number): void {
+    if (credit === 0) return;
+    if (this.sendCredit + credit > RECEIVE_CREDITS) {
+      throw new FabricError(
+        'EPROTO',
+        'protocol violation by the peer: it returned more credit than it was sent',
+      );
+    }
+    this.sendCredit += credit;
+  }
+
+  /** Copies a frame into a send slot and posts it as one SEND. */
+  private postFrame(frame: OutgoingFrame): void {
+    const slot = this.freeSlots.pop() as number;
+    const at = slot * FRAME_BYTES;
+    if (frame.carriesCredit) {
+      frame.header.writeUInt32LE(this.creditToReturn, 12);
+      this.peerCreditUsed -= this.creditToReturn;
+      this.creditToReturn = 0;
+    }
+    this.sendBuffers.set(frame.header, at);
+    let offset = at + HEADER_SIZE;
+    for (const part of frame.payload) {
+      this.sendBuffers.set(part, offset);
+      offset += part.length;
+    }
+    this.sendCredit--;
+    const registration = this.sendRegistration as NativeMemoryRegion;
+    const length = HEADER_SIZE + frame.length;
+    this.postWork({
+      opcode: OP_SEND,
+      address: registration.address + BigInt(at),
+      length,
+      lkey: registration.lkey,
+      remoteAddress: 0n,
+      rkey: 0,
+      done: () => {
+        this.freeSlots.push(slot);
+      },
+    });
+    frame.onPosted?.();
+  }
+
+  // ---- work requests --------------------------------------------------------------------------------------------
+
+  private postReceive(slot: number): void {
+    const registration = this.receiveRegistration as NativeMemoryRegion;
+    const error = (this.endpoint as NativeEndpoint).postRecv(
+      RECEIVE_ID_BASE + slot,
+      registration.address + BigInt(slot * FRAME_BYTES),
+      FRAME_BYTES,
+      registration.lkey,
+    );
+    if (error !== 0 && this.state !== 'closed') {
+      throw new FabricError('ECONNRESET', `cannot post a receive buffer (errno ${error})`);
+    }
+  }
+
+  private postWork(work: Work): void {
+    if (this.work.size >= SEND_DEPTH) {
+      this.waitingWork.push(work);
+      return;
+    }
+    const id = this.nextWorkId;
+    this.nextWorkId = (this.nextWorkId % (RECEIVE_ID_BASE - 1)) + 1;
+    const inline = work.opcode === OP_SEND && work.length <= this.maxInline ? INLINE : 0;
+    const error = (this.endpoint as NativeEndpoint).postSend(
+      id,
+      work.opcode,
+      work.address,
+      work.length,
+      work.lkey,
+      work.remoteAddress,
+      work.rkey,
+      SIGNALED | inline,
+    );
+    if (error !== 0) {
+      work.done(error);
+      if (this.state !== 'closed')
+        this.abort(new FabricError('ECONNRESET', `cannot post work (errno ${error})`), false);
+      return;
+    }
+    this.work.set(id, work);
+  }
+
+  private onWorkDone(id: number, status: number): void {
+    const work = this.work.get(id);
+    if (!work) return;
+    this.work.delete(id);
+    work.done(status);
+    if (status !== 0 && this.state !== 'closed') this.abort(completionError(status, this.peerName), false);
+    const next = this.waitingWork.shift();
+    if (next) this.postWork(next);
+    if (this.work.size === 0) this.onIdle?.();
+  }
+
+  // ---- failure and teardown -------------------------------------------------------------------------------------
+
+  /** Fails the connection (telling the peer why, when `tellPeer` and it can), then tears it down. */
+  protected abort(reason: FabricError, tellPeer = true): void {
+    if (this.state !== 'closed' && tellPeer && this.receiveRegistration && !this.disconnected) {
+      const { header, text } = encodeErrorFrame(0, reason);
+      this.queueControl(header, [text]);
+    }
+    this.fail(reason);
+    this.teardown();
+  }
+
+  protected releasePending(reason: FabricError): void {
+    for (const frame of this.messageFrames.drain()) frame.onPosted = undefined;
+    for (const transfer of this.transfers.values()) transfer.reject(reason);
+  }
+
+  /** Sends what is queued for the peer, waits for the sends (bounded), disconnects, frees everything. */
+  private teardown(): void {
+    this.closing ??= (async () => {
+      this.pump();
+      const endpoint = this.endpoint;
+      if (endpoint && this.receiveRegistration && !this.disconnected) {
+        await this.settled((resolve) => {
+          this.onIdle = resolve;
+          if (this.work.size === 0) resolve();
+        });
+        endpoint.disconnect();
+        await this.settled((resolve) => {
+          this.onDisconnected = resolve;
+        });
+      }
+      endpoint?.destroy();
+      for (const registration of [this.receiveRegistration, this.sendRegistration, ...this.pulls]) {
+        registration?.deregister();
+      }
+      this.pulls.clear();
+      for (const cancel of this.revocations.values()) cancel();
+      this.revocations.clear();
+    })();
+  }
+
+  /** Waits for `wait` to call back, or CLOSE_GRACE_MS, whichever comes first. */
+  private settled(wait: (resolve: () => void) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      wait(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import { FabricError } from '../../errors.js';
+import type { Acceptor, FabricListener } from '../../fabric-listener.js';
+import { type NativeAddon, type NativeEndpoint, nativeAddon } from '../../native.js';
+import type { ResolvedOptions } from '../../options.js';
+import { VerbsConnection } from './connection.js';
+
+const BACKLOG = 128;
+const EADDRINUSE = 98;
+
+/** An RDMA-CM listening id; each connection request becomes a connection handed to the listener. */
+export class VerbsAcceptor implements Acceptor {
+  private constructor(private readonly endpoint: NativeEndpoint) {}
+
+  /** Listens on `host`:`port` (0: any free port) and returns the port bound. */
+  static listen(
+    listener: FabricListener,
+    host: string,
+    port: number,
+    options: ResolvedOptions,
+  ): { acceptor: VerbsAcceptor; port: number } {
+    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
+    const endpoint = new Endpoint((event, ...args) => {
+      if (event === 'connect-request') {
+        const [incoming, privateData] = args as [NativeEndpoint, Uint8Array];
+        const connection = VerbsConnection.accept(
+          incoming,
+          privateData,
+          options,
+          `an RDMA peer of ${host}:${bound}`,
+        );
+        if (connection) listener.admit(connection);
+      } else {
+        process.emitWarning(`fabric-transport RDMA listener ${host}:${bound}: ${event} ${args.join(' ')}`);
+      }
+    });
+    let bound = port;
+    try {
+      bound = endpoint.listen(host, port, BACKLOG);
+    } catch (error) {
+      endpoint.destroy();
+      const { errno, message } = error as { errno?: number; message: string };
+      throw errno === EADDRINUSE
+        ? new FabricError(
+            'EADDRINUSE',
+            `${host}:${port} is already in use for RDMA: pick another port, or port 0 for any`,
+          )
+        : new FabricError(
+            'ENODEV',
+            `cannot listen for RDMA connections on ${host}:${port} (${message}): is it the address of an RDMA device? See \`fabric-transport info\``,
+          );
+    }
+    return { acceptor: new VerbsAcceptor(endpoint), port: bound };
+  }
+
+  stop(): Promise<void> {
+    this.endpoint.destroy();
+    return Promise.resolve();
+  }
+}
