@@ -7,7 +7,14 @@ import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
-import { type Connection, connect, listen, register } from '../src/index.js';
+import {
+  type Comparison,
+  fabricRoundTrip,
+  fabricWriteBandwidth,
+  printTable,
+  serveFabric,
+  startFabricServer,
+} from './fabric-measures.js';
 
 const HOST = '127.0.0.1';
 const PING_BYTES = 8;
@@ -20,18 +27,7 @@ type ServerKind = 'raw-echo' | 'raw-sink' | 'fabric';
 // ---- servers (child process) --------------------------------------------------------------------------------
 
 async function serve(kind: ServerKind): Promise<void> {
-  if (kind === 'fabric') {
-    const listener = await listen({ host: HOST, port: 0, transport: 'tcp' });
-    process.send?.(listener.port);
-    const target = register(new Uint8Array(BULK_BYTES));
-    for await (const connection of listener) {
-      void (async () => {
-        await connection.send(target.descriptor);
-        for await (const message of connection) await connection.send(message);
-      })().catch(() => {});
-    }
-    return;
-  }
+  if (kind === 'fabric') return serveFabric(HOST, 'tcp', BULK_BYTES);
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => {});
     if (kind === 'raw-echo') socket.on('data', (chunk) => socket.write(chunk));
@@ -70,33 +66,6 @@ async function rawRoundTrip(port: number): Promise<number> {
   const micros = ((performance.now() - started) * 1000) / ROUND_TRIPS;
   socket.destroy();
   return micros;
-}
-
-async function fabricRoundTrip(connection: Connection): Promise<number> {
-  const ping = new Uint8Array(PING_BYTES);
-  for (let i = 0; i < 1000; i++) {
-    await connection.send(ping);
-    await connection.receive();
-  }
-  const started = performance.now();
-  for (let i = 0; i < ROUND_TRIPS; i++) {
-    await connection.send(ping);
-    await connection.receive();
-  }
-  return ((performance.now() - started) * 1000) / ROUND_TRIPS;
-}
-
-/** GB/s of back-to-back 16 MiB one-sided writes, one in flight, for BULK_SECONDS. */
-async function fabricWriteBandwidth(connection: Connection, descriptor: Uint8Array): Promise<number> {
-  const source = register(new Uint8Array(BULK_BYTES).fill(7));
-  await connection.write(source, descriptor);
-  let bytes = 0;
-  const started = performance.now();
-  while (performance.now() - started < BULK_SECONDS * 1000) {
-    await connection.write(source, descriptor);
-    bytes += BULK_BYTES;
-  }
-  return bytes / ((performance.now() - started) * 1e6);
 }
 
 /** GB/s of a raw node:net stream of 16 MiB writes into a sink that discards. */
@@ -149,29 +118,12 @@ async function iperf3Bandwidth(): Promise<number | undefined> {
 
 // ---- the run ------------------------------------------------------------------------------------------------
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function spread(values: number[]): string {
-  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
-}
-
 async function main(): Promise<void> {
   const roundsFlag = process.argv.indexOf('--rounds');
   const rounds = roundsFlag > 0 ? Number(process.argv[roundsFlag + 1]) : 5;
-  const servers = await Promise.all((['raw-echo', 'raw-sink', 'fabric'] as const).map(startServer));
-  const [rawEcho, rawSink, fabric] = servers as [
-    (typeof servers)[0],
-    (typeof servers)[0],
-    (typeof servers)[0],
-  ];
-  const connection = await connect({ host: HOST, port: fabric.port, transport: 'tcp' });
-  const descriptor = await connection.receive();
+  const raw = await Promise.all((['raw-echo', 'raw-sink'] as const).map(startServer));
+  const fabric = await startFabricServer(__filename, ['serve', 'fabric'], HOST, 'tcp');
+  const { connection, descriptor } = fabric;
 
   const results: Record<string, number[]> = {
     raw: [],
@@ -181,36 +133,46 @@ async function main(): Promise<void> {
     iperf3: [],
   };
   for (let round = 0; round < rounds; round++) {
-    results.raw?.push(await rawRoundTrip(rawEcho.port));
-    results.fabric?.push(await fabricRoundTrip(connection));
-    results.rawStream?.push(await rawStreamBandwidth(rawSink.port));
-    results.fabricWrite?.push(await fabricWriteBandwidth(connection, descriptor));
+    results.raw?.push(await rawRoundTrip((raw[0] as { port: number }).port));
+    results.fabric?.push(await fabricRoundTrip(connection, PING_BYTES, ROUND_TRIPS));
+    results.rawStream?.push(await rawStreamBandwidth((raw[1] as { port: number }).port));
+    results.fabricWrite?.push(await fabricWriteBandwidth(connection, descriptor, BULK_BYTES, BULK_SECONDS));
     const iperf = await iperf3Bandwidth();
     if (iperf !== undefined) results.iperf3?.push(iperf);
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
   await connection.close();
-  for (const server of servers) server.child.kill();
+  for (const child of [...raw.map((server) => server.child), fabric.child]) child.kill();
 
-  const m = (name: string) => median(results[name] as number[]);
-  const row = (measure: string, ours: string, peer: string, peerName: string) =>
-    [
-      measure,
-      'fabric-transport tcp',
-      m(ours),
-      spread(results[ours] as number[]),
-      peer,
-      m(peerName),
-      m(ours) / m(peerName),
-    ] as const;
   const bandwidth = '16 MiB one-sided write, GB/s (higher is better)';
-  const rows = [
-    row('8 B round trip, µs (lower is better)', 'fabric', 'raw node:net', 'raw'),
-    row(bandwidth, 'fabricWrite', 'raw node:net stream', 'rawStream'),
+  const ours = 'fabric-transport tcp';
+  const comparisons: Comparison[] = [
+    {
+      measure: '8 B round trip, µs (lower is better)',
+      ours,
+      oursRounds: results.fabric as number[],
+      peer: 'raw node:net',
+      peerRounds: results.raw as number[],
+    },
+    {
+      measure: bandwidth,
+      ours,
+      oursRounds: results.fabricWrite as number[],
+      peer: 'raw node:net stream',
+      peerRounds: results.rawStream as number[],
+    },
   ];
-  if ((results.iperf3 as number[]).length > 0)
-    rows.push(row(bandwidth, 'fabricWrite', 'iperf3 single stream', 'iperf3'));
-  else console.log('iperf3: missing (Debian package: iperf3), not compared');
+  if ((results.iperf3 as number[]).length > 0) {
+    comparisons.push({
+      measure: bandwidth,
+      ours,
+      oursRounds: results.fabricWrite as number[],
+      peer: 'iperf3 single stream',
+      peerRounds: results.iperf3 as number[],
+    });
+  } else {
+    console.log('iperf3: missing (Debian package: iperf3), not compared');
+  }
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ node: process.version, rounds, results }, null, 2));
     return;
@@ -218,13 +180,7 @@ async function main(): Promise<void> {
   console.log(
     `\n${rounds} rounds, medians (spread min–max); ${ROUND_TRIPS} round trips and ${BULK_SECONDS} s of bulk per round`,
   );
-  console.log('| measure | ours | median | spread | peer | peer median | ratio ours/peer |');
-  console.log('|---|---|---:|---|---|---:|---:|');
-  for (const [measure, ours, value, range, peer, peerValue, ratio] of rows) {
-    console.log(
-      `| ${measure} | ${ours} | ${(value as number).toFixed(2)} | ${range} | ${peer} | ${(peerValue as number).toFixed(2)} | ${(ratio as number).toFixed(2)} |`,
-    );
-  }
+  printTable(comparisons);
 }
 
 if (process.argv[2] === 'serve') {
