@@ -385,6 +385,22 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       await p.close();
     });
 
+    it('get EACCES for a region deregistered after use, once the owner said so in a message', async () => {
+      const p = await pair();
+      const remote = register(new Uint8Array(4096));
+      const local = register(pattern(4096, 6));
+      await p.client.write(local, remote.descriptor);
+      await p.client.read(local, remote.descriptor);
+      remote.deregister();
+      await p.server.send(Buffer.from('deregistered'));
+      await p.client.receive();
+      await rejectsWith(p.client.write(local, remote.descriptor), 'EACCES');
+      await rejectsWith(p.client.read(local, remote.descriptor), 'EACCES');
+      await p.client.send(Buffer.from('still here'));
+      assert.equal(Buffer.from(await p.server.receive()).toString(), 'still here');
+      await p.close();
+    });
+
     it('honour peers: a leaked descriptor used from another connection gets EACCES', async () => {
       const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
       const [alice, aliceServer] = await Promise.all([

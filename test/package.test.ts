@@ -72,6 +72,25 @@ describe('the npm package', function () {
     assert.doesNotMatch(reason, /native addon/, reason);
   });
 
+  it('works over RDMA from that install, on a host with an RDMA device (FABRIC_TEST_HOST)', function () {
+    const host = process.env.FABRIC_TEST_HOST;
+    if (!host || !process.env.FABRIC_TEST_DEVICE) this.skip();
+    writeFileSync(
+      join(consumer, 'rdma.cjs'),
+      `const { listen, connect, register } = require('fabric-transport');
+(async () => {
+  const listener = await listen({ host: '${host}', port: 0, transport: 'roce' });
+  const [client, server] = await Promise.all([connect({ host: '${host}', port: listener.port, transport: 'roce' }), listener.accept()]);
+  const target = register(new Uint8Array(1 << 20));
+  await server.send(target.descriptor);
+  await client.write(register(new Uint8Array(1 << 20).fill(9)), await client.receive());
+  console.log(client.transport, target.bytes.every((byte) => byte === 9));
+  await Promise.all([client.close(), server.close(), listener.close()]);
+})();`,
+    );
+    assert.equal(run('node', ['rdma.cjs'], consumer).trim(), 'roce true');
+  });
+
   it('shares one module instance between import and require', () => {
     writeFileSync(
       join(consumer, 'dual.mjs'),

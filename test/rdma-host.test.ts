@@ -5,7 +5,12 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { transports } from '../src/index.js';
+import { errorCodeFromWire } from '../src/errors.js';
+import { connect, type Listener, listen, transports } from '../src/index.js';
+import { type NativeAddon, nativeAddon } from '../src/native.js';
+import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
+import { type Events, events } from './fixtures/native-events.js';
+import { rejectsWith, within } from './helpers.js';
 
 const DEVICE = process.env.FABRIC_TEST_DEVICE;
 const HOST = process.env.FABRIC_TEST_HOST;
@@ -70,5 +75,136 @@ describe('on a host with an RDMA device (FABRIC_TEST_DEVICE)', () => {
       [4, IBV_WC_REM_ACCESS_ERR],
       'a wrong rkey is refused by the responder',
     );
+  });
+});
+
+describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HOST)', () => {
+  before(function () {
+    if (!DEVICE || !HOST) this.skip();
+  });
+
+  it("reports roce available on the device, and 'auto' uses it where it routes, TCP elsewhere", async () => {
+    const roce = transports().find((info) => info.kind === 'roce');
+    assert.equal(roce?.available, true, JSON.stringify(roce));
+    const host = HOST as string;
+    const both = await listen({ host, port: 0 });
+    const [client, server] = await Promise.all([connect({ host, port: both.port }), both.accept()]);
+    assert.deepEqual([client.transport, server.transport], ['roce', 'roce']);
+    // The same listener takes TCP on the same port.
+    const [tcpClient, tcpServer] = await Promise.all([
+      connect({ host, port: both.port, transport: 'tcp' }),
+      both.accept(),
+    ]);
+    assert.deepEqual([tcpClient.transport, tcpServer.transport], ['tcp', 'tcp']);
+    // A listener that takes only TCP: 'auto' falls back, and both ends agree.
+    const tcpOnly = await listen({ host, port: 0, transport: 'tcp' });
+    const [fallback, fallbackServer] = await Promise.all([
+      connect({ host, port: tcpOnly.port }),
+      tcpOnly.accept(),
+    ]);
+    assert.deepEqual([fallback.transport, fallbackServer.transport], ['tcp', 'tcp']);
+    // Loopback: TCP.
+    const local = await listen({ port: 0 });
+    const loopback = await connect({ host: '127.0.0.1', port: local.port });
+    assert.equal(loopback.transport, 'tcp');
+    await Promise.all(
+      [client, server, tcpClient, tcpServer, fallback, fallbackServer, loopback].map((c) => c.close()),
+    );
+    await Promise.all([both.close(), tcpOnly.close(), local.close()]);
+  });
+
+  it('uses the GID that FABRIC_GID_INDEX names, and says when there is none', async () => {
+    const host = HOST as string;
+    const listener = await listen({ host, port: 0, transport: 'roce' });
+    const gidIndex = Number(process.env.FABRIC_TEST_GID_INDEX ?? 1);
+    const [client] = await Promise.all([
+      connect({ host, port: listener.port, transport: 'roce', gidIndex }),
+      listener.accept(),
+    ]);
+    assert.equal(client.transport, 'roce');
+    const error = await rejectsWith(
+      connect({ host, port: listener.port, transport: 'roce', gidIndex: 999 }),
+      'ENODEV',
+    );
+    assert.match(error.message, /FABRIC_GID_INDEX=999/);
+    await client.close();
+    await listener.close();
+  });
+
+  it('refuses a forced transport that cannot reach the peer with ENODEV and the reason', async () => {
+    const host = HOST as string;
+    const listener = await listen({ host, port: 0, transport: 'roce' });
+    const excluded = await rejectsWith(
+      connect({ host, port: listener.port, transport: 'roce', device: `^${DEVICE}` }),
+      'ENODEV',
+    );
+    assert.match(excluded.message, /no RDMA device|leave out/);
+    await rejectsWith(connect({ host, port: listener.port, transport: 'ib' }), 'ENODEV');
+    await listener.close();
+  });
+});
+
+describe('verbs: hostile and broken peers (FABRIC_TEST_HOST)', () => {
+  before(function () {
+    if (!DEVICE || !HOST) this.skip();
+  });
+
+  /** A raw RDMA-CM client with receive buffers, which sends `frame` once connected. */
+  async function rawClient(port: number, privateData: Uint8Array): Promise<Events & { memory: Uint8Array }> {
+    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
+    const client = events((onEvent) => new Endpoint(onEvent));
+    client.endpoint.resolve(HOST as string, port, 5000);
+    await client.next('route-resolved');
+    client.endpoint.setup(16, 16, 0);
+    const memory = new Uint8Array(16 * 8192);
+    const registration = client.endpoint.register(memory, 1);
+    for (let i = 0; i < 16; i++) {
+      client.endpoint.postRecv(100 + i, registration.address + BigInt(i * 8192), 8192, registration.lkey);
+    }
+    client.endpoint.connect(privateData);
+    return { ...client, memory };
+  }
+
+  async function stillServes(listener: Listener): Promise<void> {
+    const [client, server] = await Promise.all([
+      connect({ host: HOST as string, port: listener.port, transport: 'roce' }),
+      listener.accept(),
+    ]);
+    await client.send(Buffer.from('still serving'));
+    assert.equal(Buffer.from(await server.receive()).toString(), 'still serving');
+    await Promise.all([client.close(), server.close()]);
+  }
+
+  it('rejects an RDMA-CM client that is not fabric-transport, and keeps serving', async () => {
+    const listener = await listen({ host: HOST as string, port: 0, transport: 'roce' });
+    const stranger = await rawClient(listener.port, Buffer.from('hello'));
+    await within(10000, stranger.next('rejected'), 'the rejection');
+    stranger.endpoint.destroy();
+    await stillServes(listener);
+    await listener.close();
+  });
+
+  it('answers garbage sent over RDMA with an EPROTO error frame, drops that peer, and keeps serving', async () => {
+    const listener = await listen({ host: HOST as string, port: 0, transport: 'roce' });
+    const raw = await rawClient(listener.port, CONNECT_MAGIC);
+    await within(10000, raw.next('established'), 'established');
+    const junk = Buffer.alloc(64, 0xee);
+    const reg = raw.endpoint.register(junk, 1);
+    raw.endpoint.postSend(1, 0, reg.address, junk.length, reg.lkey, 0n, 0, 2);
+    // The server's answer: one Error frame (type 0x30) with EPROTO, then the disconnect.
+    const completions: number[] = [];
+    while (!completions.some((_, i) => i % 4 === 0 && (completions[i] as number) >= 100)) {
+      completions.push(...((await within(10000, raw.next('completions'), 'completions'))[0] as Uint32Array));
+    }
+    const received = completions.findIndex((value, i) => i % 4 === 0 && value >= 100);
+    const slot = (completions[received] as number) - 100;
+    const frame = Buffer.from(raw.memory.subarray(slot * 8192, slot * 8192 + 32));
+    assert.equal(frame[0], 0x30, 'an Error frame');
+    assert.equal(errorCodeFromWire(frame.readUInt32LE(12)), 'EPROTO');
+    await within(10000, raw.next('disconnected'), 'the disconnect');
+    raw.endpoint.destroy();
+    reg.deregister();
+    await stillServes(listener);
+    await listener.close();
   });
 });

@@ -24,6 +24,8 @@ export enum FrameType {
   KeyGrant = 0x25,
   /** RDMA only: region `key` was deregistered; forget its grant. */
   KeyRevoke = 0x26,
+  /** RDMA only: the grant of `key` is forgotten, and the operations that used it were issued before this frame. */
+  KeyRevokeAck = 0x27,
   Error = 0x30,
 }
 
@@ -62,6 +64,7 @@ function lengthAllowed(type: FrameType, length: number): boolean {
     case FrameType.RendezvousDone:
     case FrameType.KeyRequest:
     case FrameType.KeyRevoke:
+    case FrameType.KeyRevokeAck:
       return length === 0;
     case FrameType.KeyGrant:
       return length === DESCRIPTOR_SIZE;

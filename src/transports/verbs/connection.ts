@@ -32,7 +32,13 @@ import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from 
 import { gidSourceAddress, routeKind } from '../../selection.js';
 import { counters } from '../../stats.js';
 import { completionError, connectError } from './errors.js';
-import { LOCAL_WRITE, REMOTE_READ, regionRegistration, registerMemory } from './registrations.js';
+import {
+  type DeviceRegistration,
+  LOCAL_WRITE,
+  REMOTE_READ,
+  regionRegistration,
+  registerMemory,
+} from './registrations.js';
 
 /** Send work requests in flight at once (frames and RDMA operations). */
 const SEND_DEPTH = 128;
@@ -52,6 +58,8 @@ const WINDOW_SLACK = 1 << 20;
 /** How long close() waits for sends to complete, then for the peer's disconnect. */
 const CLOSE_GRACE_MS = 1000;
 const SIGNALED = 2;
+/** ibv_wc_status of work that will never complete because the queue pair is gone. */
+const WC_FLUSHED = 5;
 const INLINE = 8;
 const [OP_SEND, OP_WRITE, OP_READ] = [0, 1, 2];
 /** Private data of a connection request: "FBRC" then the protocol version. */
@@ -152,8 +160,10 @@ export class VerbsConnection extends BaseConnection {
 
   /** Grants of the peer's regions by key. */
   private readonly grants = new Map<bigint, Promise<Grant>>();
-  /** Our regions granted to the peer: cancels their revocation notice. */
-  private readonly revocations = new Map<bigint, () => void>();
+  /** Our regions granted to the peer, by key. */
+  private readonly granted = new Map<bigint, DeviceRegistration>();
+  /** Revocations sent to the peer, waiting for its acknowledgement, by key. */
+  private readonly revoking = new Map<bigint, () => void>();
   private closing: Promise<void> | undefined;
   private onDisconnected: (() => void) | undefined;
   private disconnected = false;
@@ -412,7 +422,14 @@ export class VerbsConnection extends BaseConnection {
         return;
       case FrameType.KeyRevoke:
         this.returnCredit(true);
+        // Operations that used the grant were posted before this acknowledgement: the owner sees them first.
         this.grants.delete(header.key);
+        this.queueControl(encodeHeader({ type: FrameType.KeyRevokeAck, key: header.key }));
+        return;
+      case FrameType.KeyRevokeAck:
+        this.returnCredit(true);
+        this.revoking.get(header.key)?.();
+        this.revoking.delete(header.key);
         return;
       case FrameType.Error:
         this.returnCredit(true);
@@ -585,7 +602,9 @@ export class VerbsConnection extends BaseConnection {
       counters.reads++;
     }
     if (slice.length === 0) return;
-    const local = regionRegistration(slice.region, this.endpoint as NativeEndpoint, this.device);
+    const registration = regionRegistration(slice.region, this.endpoint as NativeEndpoint, this.device);
+    const local = registration.memory;
+    const release = registration.use();
     await new Promise<void>((resolve, reject) => {
       const operation: OneSidedOperation = { kind, resolve, reject };
       const id = this.operations.add(operation);
@@ -599,7 +618,9 @@ export class VerbsConnection extends BaseConnection {
           remoteAddress: grant.address + BigInt(remoteOffset + done),
           rkey: grant.rkey,
           done: (status) => {
-            if (status === 0 && --outstanding === 0) this.operations.take(id)?.resolve();
+            if (--outstanding > 0) return;
+            release();
+            if (status === 0) this.operations.take(id)?.resolve();
           },
         });
       }
@@ -658,7 +679,7 @@ export class VerbsConnection extends BaseConnection {
       this.queueControl(errorHeader, [text]);
       return;
     }
-    let registration: NativeMemoryRegion;
+    let registration: DeviceRegistration;
     try {
       registration = regionRegistration(region, this.endpoint as NativeEndpoint, this.device);
     } catch (error) {
@@ -667,25 +688,30 @@ export class VerbsConnection extends BaseConnection {
       return;
     }
     const key = header.key;
-    if (!this.revocations.has(key)) {
-      this.revocations.set(
-        key,
-        region.onDeregister(() => {
-          this.revocations.delete(key);
-          if (this.state === 'open') this.queueControl(encodeHeader({ type: FrameType.KeyRevoke, key }));
-        }),
-      );
+    if (!this.granted.has(key)) {
+      this.granted.set(key, registration);
+      registration.grant(this, () => this.revoke(key));
     }
     this.queueControl(
       encodeHeader({
         type: FrameType.KeyGrant,
         id: header.id,
-        aux: registration.rkey,
-        key: registration.address,
+        aux: registration.memory.rkey,
+        key: registration.memory.address,
         length: region.descriptor.length,
       }),
       [region.descriptor],
     );
+  }
+
+  /** Tells the peer that region `key` is deregistered; resolves when it acknowledged, or the connection ended. */
+  private revoke(key: bigint): Promise<void> {
+    this.granted.delete(key);
+    if (this.state !== 'open') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.revoking.set(key, resolve);
+      this.queueControl(encodeHeader({ type: FrameType.KeyRevoke, key }));
+    });
   }
 
   // ---- frames out and credit ------------------------------------------------------------------------------------
@@ -867,12 +893,18 @@ export class VerbsConnection extends BaseConnection {
         });
       }
       endpoint?.destroy();
+      // Work still posted will never complete now: settle it, releasing what it holds.
+      const unfinished = [...this.work.values(), ...this.waitingWork.drain()];
+      this.work.clear();
+      for (const work of unfinished) work.done(WC_FLUSHED);
       for (const registration of [this.receiveRegistration, this.sendRegistration, ...this.pulls]) {
         registration?.deregister();
       }
       this.pulls.clear();
-      for (const cancel of this.revocations.values()) cancel();
-      this.revocations.clear();
+      for (const registration of this.granted.values()) registration.forget(this);
+      this.granted.clear();
+      for (const acknowledged of this.revoking.values()) acknowledged();
+      this.revoking.clear();
     })();
   }
 

@@ -8,6 +8,9 @@ export const LOCAL_WRITE = 1;
 export const REMOTE_WRITE = 2;
 export const REMOTE_READ = 4;
 
+/** How long a deregistered region's memory waits for peers to acknowledge the revocation of its rkey. */
+const REVOCATION_TIMEOUT_MS = 5000;
+
 /** Pins `bytes` for `endpoint`'s device (its protection domain), with `flags` as ibv_access_flags. */
 export function registerMemory(
   endpoint: NativeEndpoint,
@@ -28,23 +31,74 @@ export function registerMemory(
   }
 }
 
-/** A region's registrations by device name: each made on first use there, all released by deregister(). */
-const registrations = new WeakMap<Region, Map<string, NativeMemoryRegion>>();
+/** Tells one peer that a granted rkey is no longer valid; resolves once the peer has stopped using it. */
+export type Revoke = () => Promise<void>;
+
+/**
+ * A region's registration on one device. When the region is deregistered, the memory stays registered until
+ * every peer it was granted to has acknowledged the revocation (their operations issued before are done, later
+ * ones get EACCES) and the local operations using it have completed: a stale rkey or lkey would otherwise put
+ * a queue pair into the error state and kill the whole connection.
+ */
+export class DeviceRegistration {
+  private inUse = 0;
+  private onIdle: (() => void) | undefined;
+  private readonly grantees = new Map<object, Revoke>();
+
+  constructor(readonly memory: NativeMemoryRegion) {}
+
+  /** Marks a local operation in flight on the memory; call the result when it completed. */
+  use(): () => void {
+    this.inUse++;
+    return () => {
+      if (--this.inUse === 0) this.onIdle?.();
+    };
+  }
+
+  /** Records that `peer` holds the rkey, and how to revoke it. */
+  grant(peer: object, revoke: Revoke): void {
+    this.grantees.set(peer, revoke);
+  }
+
+  /** `peer` is gone (its connection closed): nothing to revoke there any more. */
+  forget(peer: object): void {
+    this.grantees.delete(peer);
+  }
+
+  async retire(): Promise<void> {
+    const revocations = [...this.grantees.values()].map((revoke) => revoke());
+    this.grantees.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<void>((resolve) => {
+      this.onIdle = resolve;
+      if (this.inUse === 0) resolve();
+    });
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, REVOCATION_TIMEOUT_MS);
+    });
+    await Promise.race([Promise.all([...revocations, idle]), timeout]);
+    clearTimeout(timer);
+    this.memory.deregister();
+  }
+}
+
+/** A region's registrations by device name: each made on first use there, all retired by deregister(). */
+const registrations = new WeakMap<Region, Map<string, DeviceRegistration>>();
 
 /** The region's registration on `device`, made through `endpoint` (any endpoint on that device). */
 export function regionRegistration(
   region: Region,
   endpoint: NativeEndpoint,
   device: string,
-): NativeMemoryRegion {
+): DeviceRegistration {
   let byDevice = registrations.get(region);
   if (!byDevice) {
-    const created = new Map<string, NativeMemoryRegion>();
+    const created = new Map<string, DeviceRegistration>();
     byDevice = created;
     registrations.set(region, created);
     region.onDeregister(() => {
       registrations.delete(region);
-      for (const registration of created.values()) registration.deregister();
+      for (const registration of created.values()) void registration.retire();
     });
   }
   let registration = byDevice.get(device);
@@ -52,7 +106,7 @@ export function regionRegistration(
     const remote =
       ((region.accessBits & ACCESS_READ) !== 0 ? REMOTE_READ : 0) |
       ((region.accessBits & ACCESS_WRITE) !== 0 ? REMOTE_WRITE : 0);
-    registration = registerMemory(endpoint, region.bytes, LOCAL_WRITE | remote);
+    registration = new DeviceRegistration(registerMemory(endpoint, region.bytes, LOCAL_WRITE | remote));
     byDevice.set(device, registration);
   }
   return registration;
