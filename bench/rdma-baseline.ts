@@ -75,9 +75,12 @@ async function main(): Promise<void> {
   const withPerftest = await perftestInstalled();
   if (!withPerftest) console.log('perftest: missing (Debian package: perftest), not compared');
   const server = await startFabricServer(__filename, ['serve', host, transport], host, transport);
-  const results: Record<string, number[]> = { rtt: [], sendLat: [], write: [], writeBw: [] };
+  // Our TCP transport between the same two addresses: how much of the round trip is this host's wake-ups.
+  const tcp = await startFabricServer(__filename, ['serve', host, 'tcp'], host, 'tcp');
+  const results: Record<string, number[]> = { rtt: [], tcpRtt: [], sendLat: [], write: [], writeBw: [] };
   for (let round = 0; round < rounds; round++) {
     results.rtt?.push(await fabricRoundTrip(server.connection, PING_BYTES, ROUND_TRIPS));
+    results.tcpRtt?.push(await fabricRoundTrip(tcp.connection, PING_BYTES, ROUND_TRIPS));
     results.write?.push(
       await fabricWriteBandwidth(server.connection, server.descriptor, BULK_BYTES, BULK_SECONDS),
     );
@@ -102,8 +105,10 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
-  await server.connection.close();
-  server.child.kill();
+  for (const { connection, child } of [server, tcp]) {
+    await connection.close();
+    child.kill();
+  }
   const ours = `fabric-transport ${transport}`;
   console.log(
     `\n${transport} on ${device} (${host}), ${rounds} rounds, medians (spread min–max); ${ROUND_TRIPS} round trips and ${BULK_SECONDS} s of writes per round`,
@@ -115,6 +120,13 @@ async function main(): Promise<void> {
       oursRounds: results.rtt as number[],
       peer: 'ib_send_lat (2 × t_typical)',
       peerRounds: results.sendLat as number[],
+    },
+    {
+      measure: '8 B round trip, µs (lower is better)',
+      ours,
+      oursRounds: results.rtt as number[],
+      peer: `fabric-transport tcp, same addresses`,
+      peerRounds: results.tcpRtt as number[],
     },
     {
       measure: '16 MiB one-sided write, GB/s (higher is better)',
