@@ -34,12 +34,37 @@ if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
     `Node's headers are not installed in ${join(nodedir, 'include', 'node')} (official Node builds ship them)`,
   );
 }
-const args = [nodeGyp, 'rebuild', `--nodedir=${nodedir}`];
-const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-if (result.status !== 0) fail('node-gyp failed (a C++ compiler, make and python3 are needed)');
 
-const built = join(root, 'build', 'Release', 'fabric_transport.node');
-const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-mkdirSync(prebuild, { recursive: true });
-copyFileSync(built, join(prebuild, 'fabric_transport.node'));
-console.log(`build-native: ${join(prebuild, 'fabric_transport.node')}`);
+/** Builds with node-gyp for `arch` (with `env` added) and stages the result as the linux-`arch` prebuild. */
+function build(arch, env) {
+  const args = [nodeGyp, 'rebuild', `--nodedir=${nodedir}`, `--arch=${arch}`];
+  const result = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
+  if (result.status !== 0) return false;
+  const prebuild = join(root, 'prebuilds', `${process.platform}-${arch}`);
+  mkdirSync(prebuild, { recursive: true });
+  copyFileSync(
+    join(root, 'build', 'Release', 'fabric_transport.node'),
+    join(prebuild, 'fabric_transport.node'),
+  );
+  console.log(`build-native: ${join(prebuild, 'fabric_transport.node')}`);
+  return true;
+}
+
+// The linux-arm64 prebuild, cross-compiled when Debian's aarch64 compiler is there (g++-aarch64-linux-gnu);
+// rdma-core's headers are architecture-independent, so the host's own serve it. Built first: the host's own build
+// then leaves build/Release to this machine.
+const cross = 'aarch64-linux-gnu-g++';
+if (process.platform === 'linux' && process.arch === 'x64') {
+  const hasCross = spawnSync(cross, ['--version'], { stdio: 'ignore' }).status === 0;
+  const env = { CXX: cross, CC: 'aarch64-linux-gnu-gcc', LINK: cross, CXXFLAGS: '-idirafter /usr/include' };
+  if (!hasCross || !build('arm64', env)) {
+    const why = hasCross ? 'the cross build failed' : `${cross} is not installed (g++-aarch64-linux-gnu)`;
+    if (required) fail(`no linux-arm64 prebuild: ${why}`);
+    console.error(`build-native: no linux-arm64 prebuild: ${why}`);
+  }
+}
+if (!build(process.arch, {})) fail('node-gyp failed (a C++ compiler, make and python3 are needed)');

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 
 const probe = '#include <infiniband/verbs.h>\n#include <rdma/rdma_cma.h>\n';
 const compiler = process.env.CXX || 'c++';
-const result = spawnSync(compiler, ['-E', '-x', 'c++', '-'], {
+// The same flags the build uses (a cross build points at the headers this way).
+const flags = (process.env.CXXFLAGS ?? '').split(/\s+/).filter(Boolean);
+const result = spawnSync(compiler, [...flags, '-E', '-x', 'c++', '-'], {
   input: probe,
   stdio: ['pipe', 'ignore', 'ignore'],
 });

@@ -2,7 +2,7 @@
 // and TypeScript.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -89,6 +89,26 @@ describe('the npm package', function () {
 })();`,
     );
     assert.equal(run('node', ['rdma.cjs'], consumer).trim(), 'roce true');
+  });
+
+  it('carries a linux-arm64 prebuild when one was cross-compiled, and every prebuild loads on glibc 2.28', function () {
+    const prebuilds = join(consumer, 'node_modules', 'fabric-transport', 'prebuilds');
+    const ELF_MACHINE = { 'linux-x64': 62, 'linux-arm64': 183 } as const;
+    for (const [platform, machine] of Object.entries(ELF_MACHINE)) {
+      const file = join(prebuilds, platform, 'fabric_transport.node');
+      if (!existsSync(join(ROOT, 'prebuilds', platform))) continue;
+      assert.ok(existsSync(file), `${platform} is packed`);
+      assert.equal(readFileSync(file).readUInt16LE(18), machine, `${platform} is built for its architecture`);
+      // Node 20 runs on glibc 2.28 (RHEL 8); a symbol versioned later would keep the addon from loading there.
+      let symbols: string;
+      try {
+        symbols = run('objdump', ['-T', file], consumer);
+      } catch {
+        this.skip();
+      }
+      const versions = [...symbols.matchAll(/GLIBC_2\.(\d+)/g)].map((match) => Number(match[1]));
+      assert.ok(Math.max(...versions) <= 28, `${platform} needs glibc 2.${Math.max(...versions)}`);
+    }
   });
 
   it('shares one module instance between import and require', () => {
