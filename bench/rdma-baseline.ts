@@ -5,6 +5,7 @@
 //   FABRIC_TEST_HOST=10.0.0.1 FABRIC_TEST_DEVICE=rxe0 [FABRIC_TEST_GID_INDEX=1] \
 //     node out/bench/rdma-baseline.js [--rounds N] [--transport roce|ib]
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { TransportKind } from '../src/index.js';
 import {
@@ -30,9 +31,19 @@ function flag(name: string, fallback: string): string {
   return at > 0 ? (process.argv[at + 1] as string) : fallback;
 }
 
-async function perftestPortOpen(): Promise<boolean> {
-  const { stdout } = await run('ss', ['-Hltn', `sport = :${PERFTEST_PORT}`]);
-  return stdout.trim().length > 0;
+/** Whether perftest's server listens yet: /proc/net/tcp* lists listening sockets (state 0A) by hex port. */
+function perftestPortOpen(): boolean {
+  const port = `:${PERFTEST_PORT.toString(16).toUpperCase().padStart(4, '0')}`;
+  return ['/proc/net/tcp', '/proc/net/tcp6'].some((table) => {
+    try {
+      return readFileSync(table, 'utf8')
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .some((fields) => fields[1]?.endsWith(port) && fields[3] === '0A');
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Runs one perftest tool's server and client on `device` and returns the numbers of its result row. */
@@ -40,7 +51,7 @@ async function perftest(tool: string, device: string, gidIndex: string, args: st
   const common = ['-d', device, ...(gidIndex ? ['-x', gidIndex] : []), ...args];
   const server = spawn(tool, common, { stdio: 'ignore' });
   try {
-    for (let i = 0; i < 150 && !(await perftestPortOpen()); i++) {
+    for (let i = 0; i < 150 && !perftestPortOpen(); i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const { stdout } = await run(tool, [...common, '127.0.0.1']);
