@@ -103,6 +103,14 @@ Endpoint::Endpoint(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Endpoint>(
 
 Endpoint::~Endpoint() { Release(); }
 
+// Whether the cm_id still exists (and, with `needs_device`, is bound to a device); throws if not.
+bool Endpoint::Usable(Napi::Env env, bool needs_device) {
+  if (id_ != nullptr && (!needs_device || id_->verbs != nullptr)) return true;
+  Napi::Error::New(env, id_ == nullptr ? "the endpoint is destroyed" : "the endpoint has no device yet")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
 Napi::Value Endpoint::Fail(Napi::Env env, const char* what, int error) {
   std::string message = std::string(what) + " failed: " + std::strerror(error);
   Napi::Error exception = Napi::Error::New(env, message);
@@ -159,6 +167,7 @@ Napi::Value Endpoint::SetCallback(const Napi::CallbackInfo& info) {
 
 // listen(host, port, backlog) -> the bound port
 Napi::Value Endpoint::Listen(const Napi::CallbackInfo& info) {
+  if (!Usable(info.Env(), false)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   sockaddr_storage address;
   if (!ParseAddress(info[0].As<Napi::String>(), info[1].As<Napi::Number>().Int32Value(), &address)) {
@@ -175,6 +184,7 @@ Napi::Value Endpoint::Listen(const Napi::CallbackInfo& info) {
 // resolve(host, port, timeoutMs, sourceHost?): address then route resolution; 'route-resolved' or 'error'
 // follows. A source address picks the local device and GID (FABRIC_GID_INDEX); otherwise RDMA-CM does.
 Napi::Value Endpoint::Resolve(const Napi::CallbackInfo& info) {
+  if (!Usable(info.Env(), false)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   sockaddr_storage address;
   sockaddr_storage source;
@@ -194,6 +204,7 @@ Napi::Value Endpoint::Resolve(const Napi::CallbackInfo& info) {
 
 // setup(sendDepth, recvDepth, maxInline): the completion channel, CQ and RC queue pair on the id's device.
 Napi::Value Endpoint::Setup(const Napi::CallbackInfo& info) {
+  if (!Usable(info.Env(), true)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   const RdmaApi* rdma = Rdma();
   const uint32_t send_depth = info[0].As<Napi::Number>().Uint32Value();
@@ -252,8 +263,9 @@ void Endpoint::DrainCompletions() {
   Emit({Napi::String::New(env, "completions"), completions});
 }
 
-// Connection parameters with the caller's private data. The rnr retry count is only a safety net: receives
-// are pre-posted under credit-based flow control, so a receiver-not-ready should never happen.
+// Connection parameters with the caller's private data. Receives are pre-posted under credit-based flow
+// control, so a receiver-not-ready never happens between correct peers; a finite retry count (7 would mean
+// forever) turns a peer that stops receiving into an error instead of a stalled queue pair.
 static rdma_conn_param ConnectionParameters(const Napi::Uint8Array& data) {
   rdma_conn_param param{};
   param.private_data = data.Data();
@@ -261,12 +273,13 @@ static rdma_conn_param ConnectionParameters(const Napi::Uint8Array& data) {
   param.responder_resources = 16;
   param.initiator_depth = 16;
   param.retry_count = 7;
-  param.rnr_retry_count = 7;
+  param.rnr_retry_count = 6;
   return param;
 }
 
 // connect(privateData)
 Napi::Value Endpoint::Connect(const Napi::CallbackInfo& info) {
+  if (!Usable(info.Env(), true)) return info.Env().Undefined();
   rdma_conn_param param = ConnectionParameters(info[0].As<Napi::Uint8Array>());
   if (Rdma()->connect(id_, &param) != 0) Fail(info.Env(), "rdma_connect", errno);
   return info.Env().Undefined();
@@ -274,6 +287,7 @@ Napi::Value Endpoint::Connect(const Napi::CallbackInfo& info) {
 
 // accept(privateData)
 Napi::Value Endpoint::Accept(const Napi::CallbackInfo& info) {
+  if (!Usable(info.Env(), true)) return info.Env().Undefined();
   rdma_conn_param param = ConnectionParameters(info[0].As<Napi::Uint8Array>());
   if (Rdma()->accept(id_, &param) != 0) Fail(info.Env(), "rdma_accept", errno);
   return info.Env().Undefined();
@@ -330,12 +344,13 @@ Napi::Value Endpoint::PortNumber(const Napi::CallbackInfo& info) {
 
 // register(view, accessFlags) -> MemoryRegion on this endpoint's device
 Napi::Value Endpoint::Register(const Napi::CallbackInfo& info) {
+  if (!Usable(info.Env(), true)) return info.Env().Undefined();
   Napi::Env env = info.Env();
-  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+  // The view's own data pointer: unlike view.ArrayBuffer(), it also works for a SharedArrayBuffer.
+  Napi::Uint8Array view = info[0].As<Napi::Uint8Array>();
   ibv_pd* pd = ProtectionDomain(id_->verbs);
   if (pd == nullptr) return Fail(env, "ibv_alloc_pd", errno);
-  auto* data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
-  ibv_mr* mr = Rdma()->reg_mr(pd, data, view.ByteLength(), info[1].As<Napi::Number>().Int32Value());
+  ibv_mr* mr = Rdma()->reg_mr(pd, view.Data(), view.ByteLength(), info[1].As<Napi::Number>().Int32Value());
   if (mr == nullptr) {
     const int error = errno;
     if (error == ENOMEM || error == EPERM) {

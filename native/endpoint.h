@@ -44,6 +44,7 @@ class Endpoint : public Napi::ObjectWrap<Endpoint> {
   void Emit(std::initializer_list<napi_value> args);
   void DrainCompletions();
   Napi::Value Fail(Napi::Env env, const char* what, int error);
+  bool Usable(Napi::Env env, bool needs_device);
   void Release();
 
   rdma_cm_id* id_ = nullptr;

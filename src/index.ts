@@ -50,6 +50,9 @@ function isLoopback(host: string): boolean {
   return /^(127\.|::1$|localhost$)/.test(host);
 }
 
+/** Attempts at finding a port free for both TCP and RDMA-CM when an 'auto' listener asks for any port. */
+const PORT_ATTEMPTS = 5;
+
 /**
  * Listens for connections. Default host 127.0.0.1, port 0 (any free port: read `listener.port`). With transport
  * 'auto' the listener takes TCP and, where an RDMA device has the address, RDMA on the same port.
@@ -60,25 +63,36 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const host = checkHost(options.host ?? '127.0.0.1', 'host');
   const port = checkPort(options.port ?? 0, 0, 'port');
   const kind = chooseTransport(resolved);
-  const listener = new FabricListener(host, port);
-  if (kind === 'tcp' || resolved.transport === 'auto') {
+  const auto = resolved.transport === 'auto';
+  if (kind === 'tcp' || (auto && isLoopback(host))) {
+    const listener = new FabricListener(host, port);
     const tcp = await TcpAcceptor.listen(listener, host, port, resolved);
     listener.addAcceptor(tcp.acceptor);
     listener.port = tcp.port;
+    return listener;
   }
-  if (kind === 'tcp' || (resolved.transport === 'auto' && isLoopback(host))) return listener;
-  try {
-    const verbs = VerbsAcceptor.listen(listener, await numericAddress(host, port), listener.port, resolved);
-    listener.addAcceptor(verbs.acceptor);
-    listener.port = verbs.port;
-  } catch (error) {
-    // 'auto' on an address no RDMA device has (or a port taken there) serves TCP only; a forced one fails.
-    if (resolved.transport !== 'auto') {
+  const address = await numericAddress(host, port);
+  for (let attempt = 1; ; attempt++) {
+    const listener = new FabricListener(host, port);
+    try {
+      if (auto) {
+        const tcp = await TcpAcceptor.listen(listener, host, port, resolved);
+        listener.addAcceptor(tcp.acceptor);
+        listener.port = tcp.port;
+      }
+      const verbs = VerbsAcceptor.listen(listener, address, listener.port, resolved, auto ? undefined : kind);
+      listener.addAcceptor(verbs.acceptor);
+      listener.port = verbs.port;
+      return listener;
+    } catch (error) {
+      const code = (error as FabricError).code;
+      // 'auto' on an address no RDMA device has serves TCP only. A port RDMA-CM already uses is not silently
+      // given to TCP alone (clients would reach whoever holds it): any port is tried again, a given one fails.
+      if (auto && code === 'ENODEV') return listener;
       await listener.close();
-      throw error;
+      if (!(auto && code === 'EADDRINUSE' && port === 0 && attempt < PORT_ATTEMPTS)) throw error;
     }
   }
-  return listener;
 }
 
 /**
@@ -98,9 +112,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   try {
     return await VerbsConnection.connect(await numericAddress(host, port), port, resolved, forced);
   } catch (error) {
-    const noRdmaThere =
-      error instanceof FabricError && (error.code === 'ENODEV' || error.code === 'ECONNREFUSED');
-    if (forced || !noRdmaThere) throw error;
+    // 'auto': no RDMA path to that listener (no route, no RDMA listener there, no answer in time): TCP.
+    if (forced || !VerbsConnection.failedBeforeEstablished(error)) throw error;
     return TcpConnection.connect(host, port, resolved);
   }
 }

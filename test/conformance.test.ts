@@ -232,6 +232,28 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       await p.close();
     });
 
+    it('flow both ways at once while neither side reads until its own sends completed', async () => {
+      const p = await pair();
+      const count = 55;
+      const batch = (seed: number) => Array.from({ length: count }, (_, i) => pattern(16 << 10, seed + i));
+      const [toServer, toClient] = [batch(1000), batch(2000)];
+      await within(
+        30000,
+        Promise.all([
+          Promise.all(toServer.map((message) => p.client.send(message))),
+          Promise.all(toClient.map((message) => p.server.send(message))),
+        ]),
+        'sends both ways',
+      );
+      for (const [side, expected] of [
+        [p.server, toServer],
+        [p.client, toClient],
+      ] as const) {
+        for (const message of expected) assert.deepEqual(new Uint8Array(await side.receive()), message);
+      }
+      await p.close();
+    });
+
     it('reject a message above the peer maxMessageSize with EMSGSIZE, and stay usable', async () => {
       const p = await pair({ maxMessageSize: 1024 });
       assert.equal(p.client.peerMaxMessageSize, 1024);
@@ -420,6 +442,58 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       assert.deepEqual(alicesMemory.bytes, local.bytes);
       await Promise.all([alice, aliceServer, mallory, malloryServer].map((c) => c.close()));
       await listener.close();
+    });
+
+    it('leave in call order: a message sent right after a write (not awaited) finds the data there', async () => {
+      const p = await pair();
+      const target = register(new Uint8Array(64 << 10));
+      await p.server.send(target.descriptor);
+      const descriptor = await p.client.receive();
+      const source = register(pattern(64 << 10, 21));
+      for (let round = 0; round < 5; round++) {
+        source.bytes[0] = round;
+        const write = p.client.write(source, descriptor);
+        await p.client.send(Buffer.from([round]));
+        assert.equal((await p.server.receive())[0], round);
+        assert.equal(target.bytes[0], round, 'the write landed before the message that followed it');
+        assert.deepEqual(target.bytes.subarray(1), source.bytes.subarray(1));
+        await write;
+      }
+      await p.close();
+    });
+
+    it('complete while both sides hold unread messages', async () => {
+      const p = await pair();
+      const regions = [register(new Uint8Array(4096)), register(new Uint8Array(4096))];
+      await p.server.send((regions[0] as ReturnType<typeof register>).descriptor);
+      await p.client.send((regions[1] as ReturnType<typeof register>).descriptor);
+      const [serverDescriptor, clientDescriptor] = await Promise.all([
+        p.client.receive(),
+        p.server.receive(),
+      ]);
+      // Enough unread messages each way to use up the receivers' credit for messages.
+      const unread = Array.from({ length: 200 }, (_, i) => [
+        p.client.send(pattern(100, i)),
+        p.server.send(pattern(100, i)),
+      ]);
+      await sleep(200);
+      const local = register(pattern(4096, 31));
+      await within(
+        10000,
+        Promise.all([
+          p.client.write(local, serverDescriptor),
+          p.server.read(register(new Uint8Array(4096)), clientDescriptor),
+          p.client.read(register(new Uint8Array(4096)), serverDescriptor),
+        ]),
+        'one-sided operations beside unread messages',
+      );
+      assert.deepEqual(regions[0]?.bytes, local.bytes);
+      for (let i = 0; i < 200; i++) {
+        assert.deepEqual(new Uint8Array(await p.server.receive()), pattern(100, i));
+        assert.deepEqual(new Uint8Array(await p.client.receive()), pattern(100, i));
+      }
+      await Promise.all(unread.flat());
+      await p.close();
     });
 
     it('many concurrent operations complete, each with its own result', async () => {

@@ -6,8 +6,14 @@ import { HEADER_SIZE } from './frame.js';
 
 /** Size of every receive buffer: the largest frame one SEND carries, header included. */
 export const FRAME_BYTES = 8192;
-/** Receive buffers each side posts, and so the frames the peer may send before it gets credit back. */
+/** Frames (other than Credit frames) a side may send before it gets credit back. */
 export const RECEIVE_CREDITS = 64;
+/**
+ * Receive buffers each side posts: one per credit, and as many again for Credit frames, which cost no credit.
+ * A side returns credit only for frames it received, and the peer sends at most RECEIVE_CREDITS of those
+ * between two of its passes over its completions, so the spares are never exhausted.
+ */
+export const RECEIVE_BUFFERS = 2 * RECEIVE_CREDITS;
 /** Largest message sent inline in a Message frame; larger ones go by rendezvous. */
 export const EAGER_LIMIT = FRAME_BYTES - HEADER_SIZE;
 /** One rendezvous segment: u64 address, u32 rkey, u32 length. */

@@ -4,6 +4,7 @@ import { FabricError } from '../../errors.js';
 import { Fifo } from '../../fifo.js';
 import {
   type EndpointEvent,
+  type NativeAddon,
   type NativeEndpoint,
   type NativeMemoryRegion,
   nativeAddon,
@@ -25,6 +26,7 @@ import {
   encodeSegments,
   FRAME_BYTES,
   MAX_SEGMENTS,
+  RECEIVE_BUFFERS,
   RECEIVE_CREDITS,
   type Segment,
 } from '../../protocol/verbs-frames.js';
@@ -39,15 +41,15 @@ import {
   regionRegistration,
   registerMemory,
 } from './registrations.js';
+import { OP_READ, OP_SEND, OP_WRITE, WorkQueue } from './work-queue.js';
 
 /** Send work requests in flight at once (frames and RDMA operations). */
 const SEND_DEPTH = 128;
 /** Frame slots of the send buffer: frames being sent, copied there first. */
 const SEND_SLOTS = 64;
-/** Credits kept back from messages (for control frames), and from control frames (for credit returns). */
+/** Credits kept back from messages, so that control frames (grants, rendezvous completions) always go. */
 const MESSAGE_RESERVE = 4;
-const CONTROL_RESERVE = 1;
-/** Unreturned credits that make the receiver send a Credit frame even when it sends nothing else. */
+/** Unreturned credits that make the receiver send a Credit frame even when nothing asks for it sooner. */
 const CREDIT_BATCH = RECEIVE_CREDITS / 4;
 /** Work request ids from here on are receive buffers; below, send work. */
 const RECEIVE_ID_BASE = 0x8000_0000;
@@ -55,26 +57,15 @@ const RECEIVE_ID_BASE = 0x8000_0000;
 const CHUNK_BYTES = 1 << 30;
 /** Extra rendezvous bytes the receiver pulls beyond one maximal message before the application reads. */
 const WINDOW_SLACK = 1 << 20;
-/** How long close() waits for sends to complete, then for the peer's disconnect. */
+/** How long close() waits, in all, for posted sends to complete and for the peer's disconnect. */
 const CLOSE_GRACE_MS = 1000;
-const SIGNALED = 2;
-/** ibv_wc_status of work that will never complete because the queue pair is gone. */
-const WC_FLUSHED = 5;
-const INLINE = 8;
-const [OP_SEND, OP_WRITE, OP_READ] = [0, 1, 2];
+/** With transport 'auto', how long an RDMA connection may take to establish before TCP is tried instead. */
+const AUTO_ESTABLISH_MS = 5000;
 /** Private data of a connection request: "FBRC" then the protocol version. */
 export const CONNECT_MAGIC = Buffer.from('FBRC\x01', 'latin1');
 
-interface Work {
-  opcode: number;
-  address: bigint;
-  length: number;
-  lkey: number;
-  remoteAddress: bigint;
-  rkey: number;
-  /** Called with the completion status (0: success). */
-  done(status: number): void;
-}
+/** Errors that ended an RDMA connection before it was established: with 'auto', TCP is tried instead. */
+const failedBeforeEstablished = new WeakSet<Error>();
 
 interface OutgoingFrame {
   header: Buffer;
@@ -86,6 +77,18 @@ interface OutgoingFrame {
   /** The frame is in the send buffer: a message's memory may be reused. */
   onPosted?: () => void;
 }
+
+/** A one-sided operation in the ordered queue of user operations. */
+interface QueuedOperation {
+  /** Whether it may be posted when it reaches the head of the queue (its grant arrived, or it failed). */
+  ready: boolean;
+  /** Posts its work, or settles it; false when it has to wait again (its grant was revoked meanwhile). */
+  post(): boolean;
+  reject(error: Error): void;
+}
+
+/** What leaves the connection in the order the application asked for it. */
+type UserEntry = { frame: OutgoingFrame } | { operation: QueuedOperation };
 
 /** A message received, in arrival order; a rendezvous one is ready once pulled. */
 interface Arrival {
@@ -112,10 +115,6 @@ interface GrantRequest extends OneSidedOperation {
   granted?: Grant;
 }
 
-type EndpointConstructor = new (
-  onEvent: (event: EndpointEvent, ...args: unknown[]) => void,
-) => NativeEndpoint;
-
 /**
  * A fabric-transport connection over an RDMA reliable-connected queue pair set up by RDMA-CM: frames are
  * SENDs into pre-posted receive buffers under per-buffer credits, large messages are pulled by the receiver
@@ -124,34 +123,37 @@ type EndpointConstructor = new (
  */
 export class VerbsConnection extends BaseConnection {
   private kind: 'roce' | 'ib' = 'roce';
-  private endpoint: NativeEndpoint | undefined;
+  private readonly endpoint: NativeEndpoint;
   private device = '';
   private readonly receiveWindow: number;
-  private readonly receiveBuffers = new Uint8Array(RECEIVE_CREDITS * FRAME_BYTES);
+  private readonly receiveBuffers = new Uint8Array(RECEIVE_BUFFERS * FRAME_BYTES);
   private readonly sendBuffers = new Uint8Array(SEND_SLOTS * FRAME_BYTES);
   private receiveRegistration: NativeMemoryRegion | undefined;
   private sendRegistration: NativeMemoryRegion | undefined;
   private readonly freeSlots = Array.from({ length: SEND_SLOTS }, (_, i) => SEND_SLOTS - 1 - i);
-  private maxInline = 0;
+  private work: WorkQueue | undefined;
+  private established = false;
+  private disconnected = false;
+  private destroyed = false;
+  private establishTimer: NodeJS.Timeout | undefined;
 
-  /** Frames we may still send before the peer returns credit. */
+  /** Frames (other than Credit frames) we may still send before the peer returns credit. */
   private sendCredit = RECEIVE_CREDITS;
-  /** Frames received whose credit was not returned yet (consumed or not). */
+  /** Frames received (other than Credit frames) whose credit was not returned yet. */
   private peerCreditUsed = 0;
   /** Credit of handled frames and consumed messages, to return to the peer. */
   private creditToReturn = 0;
   private creditFlushScheduled = false;
-  private readonly messageFrames = new Fifo<OutgoingFrame>();
+  /** A Credit frame is due but had no send slot yet. */
+  private creditFlushWanted = false;
   private readonly controlFrames = new Fifo<OutgoingFrame>();
-
-  private readonly work = new Map<number, Work>();
-  private readonly waitingWork = new Fifo<Work>();
-  private nextWorkId = 1;
-  private onIdle: (() => void) | undefined;
+  private readonly userQueue = new Fifo<UserEntry>();
 
   /** Our rendezvous messages the peer has not pulled yet. */
   private readonly transfers = new Map<number, Transfer>();
   private nextTransferId = 1;
+  /** Registrations the peer may still read from after a failure: released once the queue pair is gone. */
+  private readonly lingering: NativeMemoryRegion[] = [];
   private readonly arrivals = new Fifo<Arrival>();
   /** Rendezvous messages being pulled, then waiting for the application: their bytes. */
   private heldBytes = 0;
@@ -166,21 +168,32 @@ export class VerbsConnection extends BaseConnection {
   private readonly revoking = new Map<bigint, () => void>();
   private closing: Promise<void> | undefined;
   private onDisconnected: (() => void) | undefined;
-  private disconnected = false;
+  private onRouteResolved: (() => void) | undefined;
 
-  private constructor(role: Role, options: ResolvedOptions, peerName: string) {
+  private constructor(
+    role: Role,
+    options: ResolvedOptions,
+    peerName: string,
+    makeEndpoint: (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint,
+  ) {
     const receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
     super(role, options, peerName, receiveWindow);
     this.receiveWindow = receiveWindow;
+    this.endpoint = makeEndpoint((event, ...args) => this.onEvent(event, args));
   }
 
   get transport(): 'roce' | 'ib' {
     return this.kind;
   }
 
+  /** Whether `error` ended an RDMA connection attempt before it was established (so TCP may be tried). */
+  static failedBeforeEstablished(error: unknown): boolean {
+    return error instanceof Error && failedBeforeEstablished.has(error);
+  }
+
   /**
    * Connects through RDMA-CM: address and route resolution, queue pair, connection, handshake. `expected` is
-   * the forced kind, or undefined for whichever the route gives.
+   * the forced kind, or undefined ('auto') for whichever the route gives, within a shorter deadline.
    */
   static async connect(
     host: string,
@@ -188,19 +201,34 @@ export class VerbsConnection extends BaseConnection {
     options: ResolvedOptions,
     expected: 'roce' | 'ib' | undefined,
   ): Promise<VerbsConnection> {
-    const connection = new VerbsConnection('client', options, `${host}:${port}`);
+    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
+    const connection = new VerbsConnection(
+      'client',
+      options,
+      `${host}:${port}`,
+      (onEvent) => new Endpoint(onEvent),
+    );
     try {
-      const Endpoint = nativeAddon() as { Endpoint: EndpointConstructor };
-      const endpoint = new Endpoint.Endpoint((event, ...args) => connection.onEvent(event, args));
-      connection.endpoint = endpoint;
-      connection.whenRouted = () => connection.onRouteResolved(expected);
-      endpoint.resolve(host, port, Math.min(options.handshakeTimeout, 5000), gidSourceAddress(options));
+      connection.onRouteResolved = () => connection.routeResolved(expected);
+      const deadline = expected
+        ? options.handshakeTimeout
+        : Math.min(options.handshakeTimeout, AUTO_ESTABLISH_MS);
+      connection.establishTimer = setTimeout(
+        () =>
+          connection.abort(
+            new FabricError(
+              'ETIMEDOUT',
+              `no RDMA connection to ${host}:${port} within ${deadline} ms: is the peer listening there over RDMA?`,
+            ),
+          ),
+        deadline,
+      );
+      connection.endpoint.resolve(host, port, Math.min(deadline, 5000), gidSourceAddress(options));
     } catch (error) {
       connection.abort(
         error instanceof FabricError
           ? error
           : new FabricError('ECONNRESET', `RDMA connection to ${host}:${port} failed: ${String(error)}`),
-        false,
       );
     }
     await connection.ready;
@@ -209,64 +237,62 @@ export class VerbsConnection extends BaseConnection {
 
   /**
    * Takes an incoming connection request of a listener: queue pair, receive buffers, accept. Returns
-   * undefined (the request rejected) when it is not a fabric-transport peer or the queue pair cannot be made.
+   * undefined (the request rejected) when it is not a fabric-transport peer, arrives on a device or kind this
+   * listener does not serve, or the queue pair cannot be made.
    */
   static accept(
     endpoint: NativeEndpoint,
     privateData: Uint8Array,
     options: ResolvedOptions,
+    expected: 'roce' | 'ib' | undefined,
     peerName: string,
   ): VerbsConnection | undefined {
-    const connection = new VerbsConnection('server', options, peerName);
-    endpoint.setCallback((event, ...args) => connection.onEvent(event, args));
-    connection.endpoint = endpoint;
+    const connection = new VerbsConnection('server', options, peerName, (onEvent) => {
+      endpoint.setCallback(onEvent);
+      return endpoint;
+    });
     const kind = routeKind(endpoint.deviceName() ?? '', endpoint.portNumber() ?? 0, options);
-    if (
-      !Buffer.from(privateData).subarray(0, CONNECT_MAGIC.length).equals(CONNECT_MAGIC) ||
-      (kind !== 'roce' && kind !== 'ib')
-    ) {
-      endpoint.reject();
-      connection.abort(
-        new FabricError('EPROTO', `refused an RDMA connection request from ${peerName}`),
-        false,
-      );
-      return undefined;
-    }
+    const ours = Buffer.from(privateData).subarray(0, CONNECT_MAGIC.length).equals(CONNECT_MAGIC);
     try {
+      if (!ours || (kind !== 'roce' && kind !== 'ib') || (expected !== undefined && kind !== expected)) {
+        throw new FabricError('EPROTO', `refused an RDMA connection request from ${peerName}`);
+      }
       connection.createQueuePair(kind);
       endpoint.accept(new Uint8Array(0));
     } catch (error) {
       endpoint.reject();
-      connection.abort(new FabricError('ECONNRESET', `cannot accept ${peerName}: ${String(error)}`), false);
+      connection.abort(
+        error instanceof FabricError
+          ? error
+          : new FabricError('ECONNRESET', `cannot accept ${peerName}: ${String(error)}`),
+      );
       return undefined;
     }
     return connection;
   }
 
-  private whenRouted: (() => void) | undefined;
-
   async send(message: ArrayBufferView | readonly ArrayBufferView[]): Promise<void> {
     const { parts, length } = this.outgoingMessage(message);
-    if (length <= EAGER_LIMIT) {
-      await new Promise<void>((resolve, reject) => {
-        this.unsettledSends.add(reject);
-        this.queueMessage({
-          header: encodeHeader({ type: FrameType.Message, length }),
-          payload: parts,
-          length,
-          carriesCredit: true,
-          onPosted: () => {
-            if (!this.unsettledSends.delete(reject)) return;
-            counters.messagesSent++;
-            counters.bytesSent += length;
-            counters.copiedBytes += length;
-            resolve();
-          },
-        });
-      });
+    if (length > EAGER_LIMIT) {
+      await this.sendRendezvous(parts, length);
       return;
     }
-    await this.sendRendezvous(parts, length);
+    await new Promise<void>((resolve, reject) => {
+      this.unsettledSends.add(reject);
+      this.queueUser({
+        header: encodeHeader({ type: FrameType.Message, length }),
+        payload: parts,
+        length,
+        carriesCredit: true,
+        onPosted: () => {
+          if (!this.unsettledSends.delete(reject)) return;
+          counters.messagesSent++;
+          counters.bytesSent += length;
+          counters.copiedBytes += length;
+          resolve();
+        },
+      });
+    });
   }
 
   async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
@@ -288,30 +314,35 @@ export class VerbsConnection extends BaseConnection {
 
   // ---- set-up -----------------------------------------------------------------------------------------------
 
-  private onRouteResolved(expected: 'roce' | 'ib' | undefined): void {
-    const endpoint = this.endpoint as NativeEndpoint;
-    const kind = routeKind(endpoint.deviceName() ?? '', endpoint.portNumber() ?? 0, this.options);
+  private routeResolved(expected: 'roce' | 'ib' | undefined): void {
+    const device = this.endpoint.deviceName() ?? '';
+    const kind = routeKind(device, this.endpoint.portNumber() ?? 0, this.options);
     if (kind !== 'roce' && kind !== 'ib') {
       throw new FabricError('ENODEV', `cannot use the RDMA route to ${this.peerName}: ${kind}`);
     }
     if (expected !== undefined && kind !== expected) {
+      const names = { ib: 'InfiniBand', roce: 'RoCE' };
       throw new FabricError(
         'ENODEV',
-        `${this.peerName} is reached through ${endpoint.deviceName()}, a${kind === 'ib' ? 'n InfiniBand' : ' RoCE'} device, not ${expected === 'ib' ? 'InfiniBand' : 'RoCE'}`,
+        `${this.peerName} is reached through ${device}, a ${names[kind]} device, not ${names[expected]}`,
       );
     }
     this.createQueuePair(kind);
-    endpoint.connect(CONNECT_MAGIC);
+    this.endpoint.connect(CONNECT_MAGIC);
   }
 
   private createQueuePair(kind: 'roce' | 'ib'): void {
-    const endpoint = this.endpoint as NativeEndpoint;
     this.kind = kind;
-    this.device = endpoint.deviceName() ?? '';
-    this.maxInline = endpoint.setup(SEND_DEPTH, RECEIVE_CREDITS, 64);
-    this.receiveRegistration = registerMemory(endpoint, this.receiveBuffers, LOCAL_WRITE);
-    this.sendRegistration = registerMemory(endpoint, this.sendBuffers, LOCAL_WRITE);
-    for (let slot = 0; slot < RECEIVE_CREDITS; slot++) this.postReceive(slot);
+    this.device = this.endpoint.deviceName() ?? '';
+    const maxInline = this.endpoint.setup(SEND_DEPTH, RECEIVE_BUFFERS, 64);
+    this.work = new WorkQueue(this.endpoint, SEND_DEPTH, RECEIVE_ID_BASE, maxInline, (errno) => {
+      if (this.state !== 'closed') {
+        this.abort(new FabricError('ECONNRESET', `the RDMA device refused a send (errno ${errno})`), false);
+      }
+    });
+    this.receiveRegistration = registerMemory(this.endpoint, this.receiveBuffers, LOCAL_WRITE);
+    this.sendRegistration = registerMemory(this.endpoint, this.sendBuffers, LOCAL_WRITE);
+    for (let slot = 0; slot < RECEIVE_BUFFERS; slot++) this.postReceive(slot);
   }
 
   private onEvent(event: EndpointEvent, args: unknown[]): void {
@@ -321,9 +352,11 @@ export class VerbsConnection extends BaseConnection {
           this.onCompletions(args[0] as Uint32Array);
           return;
         case 'route-resolved':
-          this.whenRouted?.();
+          this.onRouteResolved?.();
           return;
         case 'established':
+          this.established = true;
+          clearTimeout(this.establishTimer);
           if (this.state === 'handshake') this.handshake.start();
           return;
         case 'disconnected':
@@ -348,30 +381,28 @@ export class VerbsConnection extends BaseConnection {
       const id = completions[i] as number;
       const status = completions[i + 1] as number;
       if (id >= RECEIVE_ID_BASE) this.onReceive(id - RECEIVE_ID_BASE, status, completions[i + 3] as number);
-      else this.onWorkDone(id, status);
+      else this.work?.complete(id, status);
+      if (status !== 0 && this.state !== 'closed') {
+        this.abort(completionError(status, this.peerName), false);
+      }
     }
     this.pump();
   }
 
   private onReceive(slot: number, status: number, byteLength: number): void {
-    if (this.state === 'closed') return;
-    if (status !== 0) {
-      this.abort(completionError(status, this.peerName), false);
-      return;
-    }
-    this.peerCreditUsed++;
-    if (this.peerCreditUsed > RECEIVE_CREDITS) {
-      throw new FabricError(
-        'EPROTO',
-        'protocol violation by the peer: it sent more frames than its credit allows',
-      );
-    }
+    if (this.state === 'closed' || status !== 0) return;
     const frame = this.receiveBuffers.subarray(slot * FRAME_BYTES, slot * FRAME_BYTES + byteLength);
     const header = decodeHeader(frame);
     if (byteLength !== HEADER_SIZE + header.length) {
       throw new FabricError(
         'EPROTO',
         'protocol violation by the peer: a frame whose length does not match its header',
+      );
+    }
+    if (header.type !== FrameType.Credit && ++this.peerCreditUsed > RECEIVE_CREDITS) {
+      throw new FabricError(
+        'EPROTO',
+        'protocol violation by the peer: it sent more frames than its credit allows',
       );
     }
     // Everything the handlers keep is copied out, so the buffer goes straight back to the receive queue.
@@ -404,9 +435,8 @@ export class VerbsConnection extends BaseConnection {
         return;
       }
       case FrameType.Credit:
+        // Credit frames cost no credit (the receiver posts spare buffers for them), so none is owed back.
         this.addCredit(header.aux);
-        // Not returned at once: a credit frame answering a credit frame would never end.
-        this.returnCredit(false);
         return;
       case FrameType.RendezvousDone:
         this.returnCredit(true);
@@ -422,7 +452,8 @@ export class VerbsConnection extends BaseConnection {
         return;
       case FrameType.KeyRevoke:
         this.returnCredit(true);
-        // Operations that used the grant were posted before this acknowledgement: the owner sees them first.
+        // Queued operations check their grant when they are posted: those posted from now on ask again, so
+        // every operation that used the old rkey was posted before this acknowledgement.
         this.grants.delete(header.key);
         this.queueControl(encodeHeader({ type: FrameType.KeyRevokeAck, key: header.key }));
         return;
@@ -484,6 +515,7 @@ export class VerbsConnection extends BaseConnection {
 
   /** Pulls rendezvous messages in order while their bytes fit the receive window. */
   private startPulls(): void {
+    if (this.state === 'closed') return;
     for (const arrival of this.arrivals) {
       if (arrival.ready || arrival.segments === undefined) continue;
       const total = arrival.bytes.length;
@@ -496,12 +528,12 @@ export class VerbsConnection extends BaseConnection {
   }
 
   private pull(arrival: Arrival, segments: Segment[]): void {
-    const target = registerMemory(this.endpoint as NativeEndpoint, arrival.bytes, LOCAL_WRITE);
+    const target = registerMemory(this.endpoint, arrival.bytes, LOCAL_WRITE);
     this.pulls.add(target);
     let offset = 0;
     let outstanding = segments.length;
     for (const segment of segments) {
-      this.postWork({
+      (this.work as WorkQueue).post({
         opcode: OP_READ,
         address: target.address + BigInt(offset),
         length: segment.length,
@@ -532,13 +564,18 @@ export class VerbsConnection extends BaseConnection {
   }
 
   private async sendRendezvous(parts: readonly Uint8Array[], length: number): Promise<void> {
-    const endpoint = this.endpoint as NativeEndpoint;
     let pieces = parts.filter((part) => part.length > 0);
     if (pieces.length > MAX_SEGMENTS) {
       pieces = [Buffer.concat(pieces)];
       counters.copiedBytes += length;
     }
-    const registrations = pieces.map((piece) => registerMemory(endpoint, piece, REMOTE_READ));
+    const registrations: NativeMemoryRegion[] = [];
+    try {
+      for (const piece of pieces) registrations.push(registerMemory(this.endpoint, piece, REMOTE_READ));
+    } catch (error) {
+      for (const registration of registrations) registration.deregister();
+      throw error;
+    }
     const id = this.nextTransferId;
     this.nextTransferId = (this.nextTransferId % 0xffff_ffff) + 1;
     try {
@@ -551,7 +588,7 @@ export class VerbsConnection extends BaseConnection {
             length: (pieces[i] as Uint8Array).length,
           })),
         );
-        this.queueMessage({
+        this.queueUser({
           header: encodeHeader({ type: FrameType.Rendezvous, id, length: segments.length, offset: length }),
           payload: [segments],
           length: segments.length,
@@ -562,7 +599,9 @@ export class VerbsConnection extends BaseConnection {
       counters.bytesSent += length;
     } finally {
       this.transfers.delete(id);
-      for (const registration of registrations) registration.deregister();
+      // After a failure the peer may still be reading: the memory stays registered until the queue pair is gone.
+      if (this.state === 'closed' && !this.destroyed) this.lingering.push(...registrations);
+      else for (const registration of registrations) registration.deregister();
     }
   }
 
@@ -579,13 +618,63 @@ export class VerbsConnection extends BaseConnection {
 
   // ---- one-sided operations -------------------------------------------------------------------------------------
 
-  private async oneSided(
+  /**
+   * Queues a one-sided operation among the user's operations: it asks for the grant at once, and is posted
+   * in call order once the grant is there, checked against it.
+   */
+  private oneSided(
     kind: 'write' | 'read',
     slice: RegionSlice,
     key: bigint,
     remoteOffset: number,
   ): Promise<void> {
-    const grant = await this.grant(key);
+    return new Promise<void>((resolve, reject) => {
+      let grant: Promise<Grant> | undefined;
+      let granted: Grant | undefined;
+      const operation: QueuedOperation = { ready: false, post: () => false, reject };
+      const refuse = (error: Error) => {
+        operation.ready = true;
+        operation.post = () => true;
+        reject(error);
+        this.pump();
+      };
+      const fetch = () => {
+        operation.ready = false;
+        const pending = this.grant(key);
+        grant = pending;
+        pending.then((answer) => {
+          if (grant !== pending) return;
+          granted = answer;
+          operation.ready = true;
+          this.pump();
+        }, refuse);
+      };
+      operation.post = () => {
+        // A grant revoked while the operation waited in the queue is never used: ask again.
+        if (this.grants.get(key) !== grant) {
+          fetch();
+          return false;
+        }
+        try {
+          this.postOneSided(kind, slice, granted as Grant, remoteOffset, resolve, reject);
+        } catch (error) {
+          reject(error as Error);
+        }
+        return true;
+      };
+      this.userQueue.push({ operation });
+      fetch();
+    });
+  }
+
+  private postOneSided(
+    kind: 'write' | 'read',
+    slice: RegionSlice,
+    grant: Grant,
+    remoteOffset: number,
+    resolve: () => void,
+    reject: (error: Error) => void,
+  ): void {
     const refused = checkRegionAccess(
       grant.access,
       grant.length,
@@ -594,46 +683,52 @@ export class VerbsConnection extends BaseConnection {
       kind === 'write' ? ACCESS_WRITE : ACCESS_READ,
     );
     if (refused) throw new FabricError(refused.code, `${this.peerName} says: ${refused.message}`);
-    this.checkOpen();
+    if (!slice.region.registered) {
+      throw new FabricError(
+        'EINVAL',
+        `${kind}: the local region was deregistered; register the memory again`,
+      );
+    }
     if (kind === 'write') {
       counters.writes++;
       counters.bytesSent += slice.length;
     } else {
       counters.reads++;
     }
-    if (slice.length === 0) return;
-    const registration = regionRegistration(slice.region, this.endpoint as NativeEndpoint, this.device);
+    if (slice.length === 0) {
+      resolve();
+      return;
+    }
+    const registration = regionRegistration(slice.region, this.endpoint, this.device);
     const local = registration.memory;
     const release = registration.use();
-    await new Promise<void>((resolve, reject) => {
-      const operation: OneSidedOperation = { kind, resolve, reject };
-      const id = this.operations.add(operation);
-      let outstanding = Math.ceil(slice.length / CHUNK_BYTES);
-      for (let done = 0; done < slice.length; done += CHUNK_BYTES) {
-        this.postWork({
-          opcode: kind === 'write' ? OP_WRITE : OP_READ,
-          address: local.address + BigInt(slice.offset + done),
-          length: Math.min(CHUNK_BYTES, slice.length - done),
-          lkey: local.lkey,
-          remoteAddress: grant.address + BigInt(remoteOffset + done),
-          rkey: grant.rkey,
-          done: (status) => {
-            if (--outstanding > 0) return;
-            release();
-            if (status === 0) this.operations.take(id)?.resolve();
-          },
-        });
-      }
-    });
-    // The NIC put every byte straight into its final memory.
-    counters.placedBytes += slice.length;
+    const id = this.operations.add({ kind, resolve, reject });
+    let outstanding = Math.ceil(slice.length / CHUNK_BYTES);
+    for (let done = 0; done < slice.length; done += CHUNK_BYTES) {
+      (this.work as WorkQueue).post({
+        opcode: kind === 'write' ? OP_WRITE : OP_READ,
+        address: local.address + BigInt(slice.offset + done),
+        length: Math.min(CHUNK_BYTES, slice.length - done),
+        lkey: local.lkey,
+        remoteAddress: grant.address + BigInt(remoteOffset + done),
+        rkey: grant.rkey,
+        done: (status) => {
+          if (--outstanding > 0) return;
+          release();
+          if (status !== 0) return;
+          // The NIC put every byte straight into its final memory.
+          counters.placedBytes += slice.length;
+          this.operations.take(id)?.resolve();
+        },
+      });
+    }
   }
 
   /** The peer's address and rkey for region `key`, asked once per connection. */
   private grant(key: bigint): Promise<Grant> {
     let grant = this.grants.get(key);
     if (!grant) {
-      grant = new Promise<Grant>((resolve, reject) => {
+      const requested = new Promise<Grant>((resolve, reject) => {
         const request: GrantRequest = {
           kind: 'grant',
           resolve: () => resolve(request.granted as Grant),
@@ -642,11 +737,11 @@ export class VerbsConnection extends BaseConnection {
         const id = this.operations.add(request);
         this.queueControl(encodeHeader({ type: FrameType.KeyRequest, id, key }));
       });
-      const requested = grant;
       this.grants.set(key, requested);
       requested.catch(() => {
         if (this.grants.get(key) === requested) this.grants.delete(key);
       });
+      grant = requested;
     }
     return grant;
   }
@@ -673,20 +768,22 @@ export class VerbsConnection extends BaseConnection {
   /** Owner side: hands the peer the address and rkey of a region it may use, registering it on first use. */
   private grantKey(header: FrameHeader): void {
     if (header.id === 0) throw new FabricError('EPROTO', 'protocol violation by the peer: operation id 0');
-    const region = grantedRegion(header.key, this);
-    if (region instanceof FabricError) {
-      const { header: errorHeader, text } = encodeErrorFrame(header.id, region);
-      this.queueControl(errorHeader, [text]);
-      return;
-    }
-    let registration: DeviceRegistration;
+    let answer: { region: Region; registration: DeviceRegistration } | FabricError;
     try {
-      registration = regionRegistration(region, this.endpoint as NativeEndpoint, this.device);
+      const region = grantedRegion(header.key, this);
+      answer =
+        region instanceof FabricError
+          ? region
+          : { region, registration: regionRegistration(region, this.endpoint, this.device) };
     } catch (error) {
-      const { header: errorHeader, text } = encodeErrorFrame(header.id, error as FabricError);
+      answer = error instanceof FabricError ? error : new FabricError('EINVAL', String(error));
+    }
+    if (answer instanceof FabricError) {
+      const { header: errorHeader, text } = encodeErrorFrame(header.id, answer);
       this.queueControl(errorHeader, [text]);
       return;
     }
+    const { region, registration } = answer;
     const key = header.key;
     if (!this.granted.has(key)) {
       this.granted.set(key, registration);
@@ -720,8 +817,8 @@ export class VerbsConnection extends BaseConnection {
     this.queueControl(encodeHeader({ type, length: payload.length }), [payload]);
   }
 
-  private queueMessage(frame: OutgoingFrame): void {
-    this.messageFrames.push(frame);
+  private queueUser(frame: OutgoingFrame): void {
+    this.userQueue.push({ frame });
     this.pump();
   }
 
@@ -731,36 +828,59 @@ export class VerbsConnection extends BaseConnection {
     this.pump();
   }
 
-  /** Posts queued frames while credit, send slots and send queue allow: control frames first. */
+  /**
+   * Posts what can go: a due Credit frame, control frames (they only need a send slot and one credit), then
+   * the user's operations in call order (a message needs credit beyond the reserve, a one-sided operation its
+   * grant).
+   */
   private pump(): void {
+    if (this.work === undefined || this.destroyed) return;
+    if (this.creditFlushWanted && this.freeSlots.length > 0) this.flushCredit();
     for (;;) {
       const control = this.controlFrames.peek();
-      const message = control ? undefined : this.messageFrames.peek();
-      const frame = control ?? message;
-      const reserve = control ? CONTROL_RESERVE : MESSAGE_RESERVE;
-      if (!frame || this.sendCredit <= reserve || this.freeSlots.length === 0) break;
-      (control ? this.controlFrames : this.messageFrames).shift();
-      this.postFrame(frame);
+      if (control && this.freeSlots.length > 0 && this.sendCredit > 0) {
+        this.controlFrames.shift();
+        this.postFrame(control);
+        continue;
+      }
+      const entry = this.userQueue.peek();
+      if (!entry) return;
+      if ('operation' in entry) {
+        if (!entry.operation.ready || !entry.operation.post()) return;
+        this.userQueue.shift();
+        continue;
+      }
+      if (control || this.freeSlots.length === 0 || this.sendCredit <= MESSAGE_RESERVE) return;
+      this.userQueue.shift();
+      this.postFrame(entry.frame);
     }
   }
 
   /** Marks one handled frame's credit for return; `soon` asks for a Credit frame if nothing carries it. */
   private returnCredit(soon: boolean): void {
     this.creditToReturn++;
-    if (!soon && this.creditToReturn < CREDIT_BATCH) return;
-    if (this.creditFlushScheduled) return;
+    if ((!soon && this.creditToReturn < CREDIT_BATCH) || this.creditFlushScheduled) return;
     this.creditFlushScheduled = true;
     // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
     setImmediate(() => {
       this.creditFlushScheduled = false;
-      if (this.state !== 'open' || this.creditToReturn === 0) return;
-      if (this.sendCredit < 1 || this.freeSlots.length === 0) return;
-      this.postFrame({
-        header: encodeHeader({ type: FrameType.Credit }),
-        payload: [],
-        length: 0,
-        carriesCredit: true,
-      });
+      this.flushCredit();
+    });
+  }
+
+  /** Sends a Credit frame with what is owed (it costs no credit), or as soon as a send slot frees up. */
+  private flushCredit(): void {
+    this.creditFlushWanted = false;
+    if (this.state !== 'open' || this.creditToReturn === 0 || this.destroyed) return;
+    if (this.freeSlots.length === 0) {
+      this.creditFlushWanted = true;
+      return;
+    }
+    this.postFrame({
+      header: encodeHeader({ type: FrameType.Credit }),
+      payload: [],
+      length: 0,
+      carriesCredit: true,
     });
   }
 
@@ -790,13 +910,12 @@ export class VerbsConnection extends BaseConnection {
       this.sendBuffers.set(part, offset);
       offset += part.length;
     }
-    this.sendCredit--;
+    if (frame.header[0] !== FrameType.Credit) this.sendCredit--;
     const registration = this.sendRegistration as NativeMemoryRegion;
-    const length = HEADER_SIZE + frame.length;
-    this.postWork({
+    (this.work as WorkQueue).post({
       opcode: OP_SEND,
       address: registration.address + BigInt(at),
-      length,
+      length: HEADER_SIZE + frame.length,
       lkey: registration.lkey,
       remoteAddress: 0n,
       rkey: 0,
@@ -807,11 +926,9 @@ export class VerbsConnection extends BaseConnection {
     frame.onPosted?.();
   }
 
-  // ---- work requests --------------------------------------------------------------------------------------------
-
   private postReceive(slot: number): void {
     const registration = this.receiveRegistration as NativeMemoryRegion;
-    const error = (this.endpoint as NativeEndpoint).postRecv(
+    const error = this.endpoint.postRecv(
       RECEIVE_ID_BASE + slot,
       registration.address + BigInt(slot * FRAME_BYTES),
       FRAME_BYTES,
@@ -822,85 +939,57 @@ export class VerbsConnection extends BaseConnection {
     }
   }
 
-  private postWork(work: Work): void {
-    if (this.work.size >= SEND_DEPTH) {
-      this.waitingWork.push(work);
-      return;
-    }
-    const id = this.nextWorkId;
-    this.nextWorkId = (this.nextWorkId % (RECEIVE_ID_BASE - 1)) + 1;
-    const inline = work.opcode === OP_SEND && work.length <= this.maxInline ? INLINE : 0;
-    const error = (this.endpoint as NativeEndpoint).postSend(
-      id,
-      work.opcode,
-      work.address,
-      work.length,
-      work.lkey,
-      work.remoteAddress,
-      work.rkey,
-      SIGNALED | inline,
-    );
-    if (error !== 0) {
-      work.done(error);
-      if (this.state !== 'closed')
-        this.abort(new FabricError('ECONNRESET', `cannot post work (errno ${error})`), false);
-      return;
-    }
-    this.work.set(id, work);
-  }
-
-  private onWorkDone(id: number, status: number): void {
-    const work = this.work.get(id);
-    if (!work) return;
-    this.work.delete(id);
-    work.done(status);
-    if (status !== 0 && this.state !== 'closed') this.abort(completionError(status, this.peerName), false);
-    const next = this.waitingWork.shift();
-    if (next) this.postWork(next);
-    if (this.work.size === 0) this.onIdle?.();
-  }
-
   // ---- failure and teardown -------------------------------------------------------------------------------------
 
-  /** Fails the connection (telling the peer why, when `tellPeer` and it can), then tears it down. */
+  /** Fails the connection, then tells the peer why (when `tellPeer` and it is connected) and tears it down. */
   protected abort(reason: FabricError, tellPeer = true): void {
-    if (this.state !== 'closed' && tellPeer && this.receiveRegistration && !this.disconnected) {
+    const connected = this.state !== 'closed' && this.established && !this.disconnected;
+    if (!this.established && this.state !== 'closed') failedBeforeEstablished.add(reason);
+    this.fail(reason);
+    if (tellPeer && connected) {
       const { header, text } = encodeErrorFrame(0, reason);
       this.queueControl(header, [text]);
     }
-    this.fail(reason);
     this.teardown();
   }
 
   protected releasePending(reason: FabricError): void {
-    for (const frame of this.messageFrames.drain()) frame.onPosted = undefined;
+    clearTimeout(this.establishTimer);
+    for (const entry of this.userQueue.drain()) {
+      if ('operation' in entry) entry.operation.reject(reason);
+    }
     for (const transfer of this.transfers.values()) transfer.reject(reason);
   }
 
-  /** Sends what is queued for the peer, waits for the sends (bounded), disconnects, frees everything. */
+  /**
+   * Sends what is queued for the peer, waits (within CLOSE_GRACE_MS in all) for the sends to complete and for
+   * the disconnect, then frees everything.
+   */
   private teardown(): void {
     this.closing ??= (async () => {
-      this.pump();
-      const endpoint = this.endpoint;
-      if (endpoint && this.receiveRegistration && !this.disconnected) {
-        await this.settled((resolve) => {
-          this.onIdle = resolve;
-          if (this.work.size === 0) resolve();
-        });
-        endpoint.disconnect();
-        await this.settled((resolve) => {
-          this.onDisconnected = resolve;
-        });
+      const deadline = performance.now() + CLOSE_GRACE_MS;
+      const work = this.work;
+      if (work && this.established && !this.disconnected) {
+        await this.until(deadline, (resolve) => work.onIdle(resolve));
+        if (!this.disconnected) {
+          this.endpoint.disconnect();
+          await this.until(deadline, (resolve) => {
+            this.onDisconnected = resolve;
+          });
+        }
       }
-      endpoint?.destroy();
-      // Work still posted will never complete now: settle it, releasing what it holds.
-      const unfinished = [...this.work.values(), ...this.waitingWork.drain()];
-      this.work.clear();
-      for (const work of unfinished) work.done(WC_FLUSHED);
-      for (const registration of [this.receiveRegistration, this.sendRegistration, ...this.pulls]) {
-        registration?.deregister();
-      }
+      this.endpoint.destroy();
+      this.destroyed = true;
+      work?.flush();
+      const registrations = [
+        this.receiveRegistration,
+        this.sendRegistration,
+        ...this.pulls,
+        ...this.lingering,
+      ];
+      for (const registration of registrations) registration?.deregister();
       this.pulls.clear();
+      this.lingering.length = 0;
       for (const registration of this.granted.values()) registration.forget(this);
       this.granted.clear();
       for (const acknowledged of this.revoking.values()) acknowledged();
@@ -908,10 +997,10 @@ export class VerbsConnection extends BaseConnection {
     })();
   }
 
-  /** Waits for `wait` to call back, or CLOSE_GRACE_MS, whichever comes first. */
-  private settled(wait: (resolve: () => void) => void): Promise<void> {
+  /** Waits for `wait` to call back, or until `deadline` (performance.now()), whichever comes first. */
+  private until(deadline: number, wait: (resolve: () => void) => void): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      const timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
       wait(() => {
         clearTimeout(timer);
         resolve();

@@ -17,6 +17,7 @@ export class VerbsAcceptor implements Acceptor {
     host: string,
     port: number,
     options: ResolvedOptions,
+    expected: 'roce' | 'ib' | undefined,
   ): { acceptor: VerbsAcceptor; port: number } {
     const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
     const endpoint = new Endpoint((event, ...args) => {
@@ -26,6 +27,7 @@ export class VerbsAcceptor implements Acceptor {
           incoming,
           privateData,
           options,
+          expected,
           `an RDMA peer of ${host}:${bound}`,
         );
         if (connection) listener.admit(connection);

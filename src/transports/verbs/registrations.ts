@@ -37,8 +37,8 @@ export type Revoke = () => Promise<void>;
 /**
  * A region's registration on one device. When the region is deregistered, the memory stays registered until
  * every peer it was granted to has acknowledged the revocation (their operations issued before are done, later
- * ones get EACCES) and the local operations using it have completed: a stale rkey or lkey would otherwise put
- * a queue pair into the error state and kill the whole connection.
+ * ones get EACCES; at most REVOCATION_TIMEOUT_MS) and the local operations using it have completed: a stale
+ * rkey or lkey would otherwise put a queue pair into the error state and kill the whole connection.
  */
 export class DeviceRegistration {
   private inUse = 0;
@@ -69,15 +69,17 @@ export class DeviceRegistration {
     const revocations = [...this.grantees.values()].map((revoke) => revoke());
     this.grantees.clear();
     let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<void>((resolve) => {
-      this.onIdle = resolve;
-      if (this.inUse === 0) resolve();
-    });
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, REVOCATION_TIMEOUT_MS);
     });
-    await Promise.race([Promise.all([...revocations, idle]), timeout]);
+    // A peer that does not acknowledge in time is misbehaving: its later use of the rkey fails its own
+    // connection. Local operations always end (completed, or flushed when their connection closes).
+    await Promise.race([Promise.all(revocations), timeout]);
     clearTimeout(timer);
+    await new Promise<void>((resolve) => {
+      this.onIdle = resolve;
+      if (this.inUse === 0) resolve();
+    });
     this.memory.deregister();
   }
 }
@@ -91,6 +93,8 @@ export function regionRegistration(
   endpoint: NativeEndpoint,
   device: string,
 ): DeviceRegistration {
+  if (!region.registered)
+    throw new FabricError('EINVAL', 'the region was deregistered; register the memory again');
   let byDevice = registrations.get(region);
   if (!byDevice) {
     const created = new Map<string, DeviceRegistration>();
