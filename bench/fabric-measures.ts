@@ -100,3 +100,12 @@ export function printTable(comparisons: Comparison[]): void {
     );
   }
 }
+
+/** Runs `serve` in the child a baseline forks (argv[2] === 'serve'), else `main`; a failure exits with 1. */
+export function runBaseline(main: () => Promise<void>, serve: (args: string[]) => Promise<void>): void {
+  const [mode, ...args] = process.argv.slice(2);
+  (mode === 'serve' ? serve(args) : main()).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

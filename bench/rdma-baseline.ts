@@ -13,6 +13,7 @@ import {
   fabricRoundTrip,
   fabricWriteBandwidth,
   printTable,
+  runBaseline,
   serveFabric,
   startFabricServer,
 } from './fabric-measures.js';
@@ -157,14 +158,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'serve') {
-  serveFabric(process.argv[3] as string, process.argv[4] as TransportKind, BULK_BYTES).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBaseline(main, (args) => serveFabric(args[0] as string, args[1] as TransportKind, BULK_BYTES));

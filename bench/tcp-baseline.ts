@@ -12,6 +12,7 @@ import {
   fabricRoundTrip,
   fabricWriteBandwidth,
   printTable,
+  runBaseline,
   serveFabric,
   startFabricServer,
 } from './fabric-measures.js';
@@ -183,14 +184,4 @@ async function main(): Promise<void> {
   printTable(comparisons);
 }
 
-if (process.argv[2] === 'serve') {
-  serve(process.argv[3] as ServerKind).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBaseline(main, (args) => serve(args[0] as ServerKind));

@@ -142,6 +142,21 @@ export abstract class BaseConnection implements Connection {
     }
   }
 
+  /** A frame that could not be processed: the connection fails, telling the peer for protocol errors. */
+  protected onFrameError(error: unknown): void {
+    let reason =
+      error instanceof FabricError
+        ? error
+        : new FabricError('EPROTO', `cannot process a frame: ${String(error)}`);
+    if (reason.code === 'EPROTO' && this.state === 'handshake') {
+      reason = new FabricError(
+        'EPROTO',
+        `handshake with ${this.peerName} failed, is it a fabric-transport endpoint? ${reason.message}`,
+      );
+    }
+    this.abort(reason, reason.code === 'EPROTO' || reason.code === 'EACCES');
+  }
+
   /** An Error frame: for the whole connection (id 0), or for one pending operation. */
   protected onErrorFrame(header: FrameHeader, payload: Uint8Array): void {
     if (header.id === 0) {

@@ -392,17 +392,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     try {
       this.reader.onRead(count);
     } catch (error) {
-      let reason =
-        error instanceof FabricError
-          ? error
-          : new FabricError('EPROTO', `cannot process a frame: ${String(error)}`);
-      if (reason.code === 'EPROTO' && this.state === 'handshake') {
-        reason = new FabricError(
-          'EPROTO',
-          `handshake with ${this.peerName} failed, is it a fabric-transport endpoint? ${reason.message}`,
-        );
-      }
-      this.abort(reason, reason.code === 'EPROTO' || reason.code === 'EACCES');
+      this.onFrameError(error);
     }
   }
 

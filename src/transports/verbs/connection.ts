@@ -481,20 +481,6 @@ export class VerbsConnection extends BaseConnection {
     );
   }
 
-  private onFrameError(error: unknown): void {
-    let reason =
-      error instanceof FabricError
-        ? error
-        : new FabricError('EPROTO', `cannot process a frame: ${String(error)}`);
-    if (reason.code === 'EPROTO' && this.state === 'handshake') {
-      reason = new FabricError(
-        'EPROTO',
-        `handshake with ${this.peerName} failed, is it a fabric-transport endpoint? ${reason.message}`,
-      );
-    }
-    this.abort(reason, reason.code === 'EPROTO' || reason.code === 'EACCES');
-  }
-
   // ---- messages: arrival order, rendezvous pulls ----------------------------------------------------------------
 
   private arrive(arrival: Arrival): void {
