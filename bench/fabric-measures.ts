@@ -75,8 +75,13 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Three significant digits: as precise as these machines allow, for µs and GB/s alike. */
+export function figure(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}
+
 export function spread(values: number[]): string {
-  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
+  return `${figure(Math.min(...values))}–${figure(Math.max(...values))}`;
 }
 
 /** One comparison: our figure and a peer's, as medians of the rounds, and their ratio. */
@@ -96,7 +101,7 @@ export function printTable(comparisons: Comparison[]): void {
     const ours = median(c.oursRounds);
     const peer = median(c.peerRounds);
     console.log(
-      `| ${c.measure} | ${c.ours} | ${ours.toFixed(2)} | ${spread(c.oursRounds)} | ${c.peer} | ${peer.toFixed(2)} | ${(ours / peer).toFixed(2)} |`,
+      `| ${c.measure} | ${c.ours} | ${figure(ours)} | ${spread(c.oursRounds)} | ${c.peer} | ${figure(peer)} | ${(ours / peer).toFixed(2)} |`,
     );
   }
 }

@@ -271,7 +271,7 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
       await p.close();
     });
 
-    it('send the bytes of any typed array, without a copy on the way', async () => {
+    it('send the bytes of any typed array as they are (a Float32Array tensor, a DataView)', async () => {
       const p = await pair();
       const tensor = new Float32Array([1.5, -2, 3.25, 1e-7]);
       await p.client.send(tensor);
