@@ -12,6 +12,7 @@ import {
   type Comparison,
   fabricRoundTrip,
   fabricWriteBandwidth,
+  figure,
   printTable,
   runBaseline,
   serveFabric,
@@ -153,8 +154,7 @@ async function main(): Promise<void> {
   } else if (withPerftest) {
     printTable(comparisons);
   } else {
-    for (const c of comparisons)
-      console.log(`${c.measure}: ${c.oursRounds.map((v) => v.toFixed(2)).join(', ')}`);
+    for (const c of comparisons) console.log(`${c.measure}: ${c.oursRounds.map(figure).join(', ')}`);
   }
 }
 
