@@ -47,9 +47,9 @@ import { OP_READ, OP_SEND, OP_WRITE, WorkQueue } from './work-queue.js';
 const SEND_DEPTH = 128;
 /** Frame slots of the send buffer: frames being sent, copied there first. */
 const SEND_SLOTS = 64;
-/** Credits kept back from messages, so that control frames (grants, rendezvous completions) always go. */
+/** Frame credits kept back from messages, so that control frames (grants, rendezvous completions) always go. */
 const MESSAGE_RESERVE = 4;
-/** Unreturned credits that make the receiver send a Credit frame even when nothing asks for it sooner. */
+/** Unreturned frame credits that make the receiver send a Credit frame even when nothing asks for it sooner. */
 const CREDIT_BATCH = RECEIVE_CREDITS / 4;
 /** Work request ids from here on are receive buffers; below, send work. */
 const RECEIVE_ID_BASE = 0x8000_0000;
@@ -67,13 +67,27 @@ export const CONNECT_MAGIC = Buffer.from('FBRC\x01', 'latin1');
 /** Errors that ended an RDMA connection before it was established: with 'auto', TCP is tried instead. */
 const failedBeforeEstablished = new WeakSet<Error>();
 
+/** A FabricError for a native call that failed (errno ENOMEM: the locked-memory limit, most likely). */
+function nativeFailure(error: unknown, what: string): FabricError {
+  if (error instanceof FabricError) return error;
+  const { errno, message } = error as { errno?: number; message?: string };
+  const ENOMEM = 12;
+  return new FabricError(errno === ENOMEM ? 'ENOMEM' : 'ECONNRESET', `${what}: ${message ?? String(error)}`, {
+    cause: error,
+  });
+}
+
 interface OutgoingFrame {
   header: Buffer;
   payload: readonly Uint8Array[];
   /** Payload bytes. */
   length: number;
-  /** Whether header.aux carries returned credit (Message, Rendezvous, Credit). */
+  /** Whether the header carries returned credit (Message, Rendezvous, Credit: aux bytes, key frames). */
   carriesCredit: boolean;
+  /** Message bytes it costs against the peer's receive window (messages only). */
+  bytes: number;
+  /** Whether it costs no frame credit (Credit frames, the final Error frame). */
+  free?: boolean;
   /** The frame is in the send buffer: a message's memory may be reused. */
   onPosted?: () => void;
 }
@@ -137,12 +151,17 @@ export class VerbsConnection extends BaseConnection {
   private destroyed = false;
   private establishTimer: NodeJS.Timeout | undefined;
 
-  /** Frames (other than Credit frames) we may still send before the peer returns credit. */
-  private sendCredit = RECEIVE_CREDITS;
+  /** Frames (other than Credit frames) we may still send before the peer returns frame credit. */
+  private frameCredit = RECEIVE_CREDITS;
+  /** Message bytes we may still send before the peer's application takes some (its receive window). */
+  private byteCredit = 0;
   /** Frames received (other than Credit frames) whose credit was not returned yet. */
-  private peerCreditUsed = 0;
-  /** Credit of handled frames and consumed messages, to return to the peer. */
-  private creditToReturn = 0;
+  private peerFramesUsed = 0;
+  /** Message bytes received whose credit was not returned yet. */
+  private peerBytesUsed = 0;
+  /** Credit of handled frames and of messages the application took, to return to the peer. */
+  private framesToReturn = 0;
+  private bytesToReturn = 0;
   private creditFlushScheduled = false;
   /** A Credit frame is due but had no send slot yet. */
   private creditFlushWanted = false;
@@ -155,9 +174,6 @@ export class VerbsConnection extends BaseConnection {
   /** Registrations the peer may still read from after a failure: released once the queue pair is gone. */
   private readonly lingering: NativeMemoryRegion[] = [];
   private readonly arrivals = new Fifo<Arrival>();
-  /** Rendezvous messages being pulled, then waiting for the application: their bytes. */
-  private heldBytes = 0;
-  private readonly heldMessages = new WeakSet<Uint8Array>();
   private readonly pulls = new Set<NativeMemoryRegion>();
 
   /** Grants of the peer's regions by key. */
@@ -170,16 +186,26 @@ export class VerbsConnection extends BaseConnection {
   private onDisconnected: (() => void) | undefined;
   private onRouteResolved: (() => void) | undefined;
 
-  private constructor(
-    role: Role,
-    options: ResolvedOptions,
-    peerName: string,
-    makeEndpoint: (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint,
-  ) {
+  private constructor(role: Role, options: ResolvedOptions, peerName: string, endpoint: NativeEndpoint) {
     const receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
     super(role, options, peerName, receiveWindow);
     this.receiveWindow = receiveWindow;
-    this.endpoint = makeEndpoint((event, ...args) => this.onEvent(event, args));
+    this.endpoint = endpoint;
+    endpoint.setCallback((event, ...args) => this.onEvent(event, args));
+  }
+
+  /** A new cm_id; a host where RDMA-CM cannot be used (no /dev/infiniband/rdma_cm, say) gets ENODEV. */
+  static newEndpoint(): NativeEndpoint {
+    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
+    try {
+      return new Endpoint(() => {});
+    } catch (error) {
+      const reason = new FabricError('ENODEV', `RDMA-CM cannot be used here: ${(error as Error).message}`, {
+        cause: error,
+      });
+      failedBeforeEstablished.add(reason);
+      throw reason;
+    }
   }
 
   get transport(): 'roce' | 'ib' {
@@ -201,12 +227,11 @@ export class VerbsConnection extends BaseConnection {
     options: ResolvedOptions,
     expected: 'roce' | 'ib' | undefined,
   ): Promise<VerbsConnection> {
-    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
     const connection = new VerbsConnection(
       'client',
       options,
       `${host}:${port}`,
-      (onEvent) => new Endpoint(onEvent),
+      VerbsConnection.newEndpoint(),
     );
     try {
       connection.onRouteResolved = () => connection.routeResolved(expected);
@@ -247,10 +272,7 @@ export class VerbsConnection extends BaseConnection {
     expected: 'roce' | 'ib' | undefined,
     peerName: string,
   ): VerbsConnection | undefined {
-    const connection = new VerbsConnection('server', options, peerName, (onEvent) => {
-      endpoint.setCallback(onEvent);
-      return endpoint;
-    });
+    const connection = new VerbsConnection('server', options, peerName, endpoint);
     const kind = routeKind(endpoint.deviceName() ?? '', endpoint.portNumber() ?? 0, options);
     const ours = Buffer.from(privateData).subarray(0, CONNECT_MAGIC.length).equals(CONNECT_MAGIC);
     try {
@@ -261,11 +283,7 @@ export class VerbsConnection extends BaseConnection {
       endpoint.accept(new Uint8Array(0));
     } catch (error) {
       endpoint.reject();
-      connection.abort(
-        error instanceof FabricError
-          ? error
-          : new FabricError('ECONNRESET', `cannot accept ${peerName}: ${String(error)}`),
-      );
+      connection.abort(nativeFailure(error, `cannot accept ${peerName}`));
       return undefined;
     }
     return connection;
@@ -284,6 +302,7 @@ export class VerbsConnection extends BaseConnection {
         payload: parts,
         length,
         carriesCredit: true,
+        bytes: length + HEADER_SIZE,
         onPosted: () => {
           if (!this.unsettledSends.delete(reject)) return;
           counters.messagesSent++;
@@ -327,8 +346,16 @@ export class VerbsConnection extends BaseConnection {
         `${this.peerName} is reached through ${device}, a ${names[kind]} device, not ${names[expected]}`,
       );
     }
-    this.createQueuePair(kind);
-    this.endpoint.connect(CONNECT_MAGIC);
+    try {
+      this.createQueuePair(kind);
+      this.endpoint.connect(CONNECT_MAGIC);
+    } catch (error) {
+      throw nativeFailure(error, `cannot set up the RDMA connection to ${this.peerName}`);
+    }
+  }
+
+  protected override opened(): void {
+    this.byteCredit = this.handshake.peer?.receiveWindow ?? 0;
   }
 
   private createQueuePair(kind: 'roce' | 'ib'): void {
@@ -399,27 +426,33 @@ export class VerbsConnection extends BaseConnection {
         'protocol violation by the peer: a frame whose length does not match its header',
       );
     }
-    if (header.type !== FrameType.Credit && ++this.peerCreditUsed > RECEIVE_CREDITS) {
+    const costsCredit = header.type !== FrameType.Credit;
+    if (costsCredit && ++this.peerFramesUsed > RECEIVE_CREDITS) {
       throw new FabricError(
         'EPROTO',
         'protocol violation by the peer: it sent more frames than its credit allows',
       );
     }
-    // Everything the handlers keep is copied out, so the buffer goes straight back to the receive queue.
+    // Everything the handlers keep is copied out, so the buffer goes straight back to the receive queue, and
+    // its credit back to the peer: soon for control frames, whose sender may be waiting on it.
     this.onFrame(header, frame.subarray(HEADER_SIZE));
     this.postReceive(slot);
+    if (costsCredit) {
+      const isMessage = header.type === FrameType.Message || header.type === FrameType.Rendezvous;
+      this.returnFrame(!isMessage);
+    }
   }
 
   private onFrame(header: FrameHeader, payload: Uint8Array): void {
     if (this.state === 'handshake') {
-      this.returnCredit(true);
       this.onHandshakeFrame(header, Buffer.from(payload));
       return;
     }
     switch (header.type) {
       case FrameType.Message: {
         if (header.length > Math.min(this.options.maxMessageSize, EAGER_LIMIT)) this.tooLarge(header.length);
-        this.addCredit(header.aux);
+        this.chargeBytes(header.length);
+        this.addCredit(header);
         const bytes = Buffer.allocUnsafeSlow(header.length);
         bytes.set(payload);
         counters.copiedBytes += header.length;
@@ -429,41 +462,36 @@ export class VerbsConnection extends BaseConnection {
       case FrameType.Rendezvous: {
         const total = header.offset;
         if (total > this.options.maxMessageSize) this.tooLarge(total);
-        this.addCredit(header.aux);
+        this.chargeBytes(total);
+        this.addCredit(header);
         const segments = decodeSegments(payload, total);
         this.arrive({ bytes: Buffer.allocUnsafeSlow(total), ready: false, id: header.id, segments });
         return;
       }
       case FrameType.Credit:
         // Credit frames cost no credit (the receiver posts spare buffers for them), so none is owed back.
-        this.addCredit(header.aux);
+        this.addCredit(header);
         return;
       case FrameType.RendezvousDone:
-        this.returnCredit(true);
         this.onTransferDone(header.id);
         return;
       case FrameType.KeyRequest:
-        this.returnCredit(true);
         this.grantKey(header);
         return;
       case FrameType.KeyGrant:
-        this.returnCredit(true);
         this.onGrant(header, payload);
         return;
       case FrameType.KeyRevoke:
-        this.returnCredit(true);
         // Queued operations check their grant when they are posted: those posted from now on ask again, so
         // every operation that used the old rkey was posted before this acknowledgement.
         this.grants.delete(header.key);
         this.queueControl(encodeHeader({ type: FrameType.KeyRevokeAck, key: header.key }));
         return;
       case FrameType.KeyRevokeAck:
-        this.returnCredit(true);
         this.revoking.get(header.key)?.();
         this.revoking.delete(header.key);
         return;
       case FrameType.Error:
-        this.returnCredit(true);
         this.onErrorFrame(header, Buffer.from(payload));
         return;
       default:
@@ -499,17 +527,19 @@ export class VerbsConnection extends BaseConnection {
     }
   }
 
-  /** Pulls rendezvous messages in order while their bytes fit the receive window. */
+  /** Pulls the rendezvous messages that arrived (the sender kept them within the receive window). */
   private startPulls(): void {
     if (this.state === 'closed') return;
     for (const arrival of this.arrivals) {
-      if (arrival.ready || arrival.segments === undefined) continue;
-      const total = arrival.bytes.length;
-      if (this.heldBytes > 0 && this.heldBytes + total > this.receiveWindow) return;
-      this.heldBytes += total;
-      this.heldMessages.add(arrival.bytes);
-      this.pull(arrival, arrival.segments);
+      if (arrival.segments === undefined) continue;
+      const segments = arrival.segments;
       arrival.segments = undefined;
+      try {
+        this.pull(arrival, segments);
+      } catch (error) {
+        this.abort(error instanceof FabricError ? error : nativeFailure(error, 'cannot receive a message'));
+        return;
+      }
     }
   }
 
@@ -530,6 +560,8 @@ export class VerbsConnection extends BaseConnection {
           if (status !== 0 || --outstanding > 0) return;
           this.pulls.delete(target);
           target.deregister();
+          // Pulled while closing: the inbox has ended, the message goes nowhere.
+          if (this.state === 'closed') return;
           counters.placedBytes += arrival.bytes.length;
           arrival.ready = true;
           this.queueControl(encodeHeader({ type: FrameType.RendezvousDone, id: arrival.id as number }));
@@ -541,12 +573,9 @@ export class VerbsConnection extends BaseConnection {
   }
 
   protected consumed(message: Uint8Array): void {
-    if (this.heldMessages.has(message)) {
-      this.heldMessages.delete(message);
-      this.heldBytes -= message.length;
-      this.startPulls();
-    }
-    this.returnCredit(this.inbox.size === 0);
+    this.bytesToReturn += message.length + HEADER_SIZE;
+    // As on TCP: returned at once when the application has caught up, else once half the window is owed.
+    if (this.inbox.size === 0 || this.bytesToReturn >= this.receiveWindow / 2) this.scheduleCreditFlush();
   }
 
   private async sendRendezvous(parts: readonly Uint8Array[], length: number): Promise<void> {
@@ -579,6 +608,7 @@ export class VerbsConnection extends BaseConnection {
           payload: [segments],
           length: segments.length,
           carriesCredit: true,
+          bytes: length + HEADER_SIZE,
         });
       });
       counters.messagesSent++;
@@ -808,9 +838,9 @@ export class VerbsConnection extends BaseConnection {
     this.pump();
   }
 
-  private queueControl(header: Buffer, payload: readonly Uint8Array[] = []): void {
+  private queueControl(header: Buffer, payload: readonly Uint8Array[] = [], free = false): void {
     const length = payload.reduce((sum, part) => sum + part.length, 0);
-    this.controlFrames.push({ header, payload, length, carriesCredit: false });
+    this.controlFrames.push({ header, payload, length, carriesCredit: false, bytes: 0, free });
     this.pump();
   }
 
@@ -824,7 +854,7 @@ export class VerbsConnection extends BaseConnection {
     if (this.creditFlushWanted && this.freeSlots.length > 0) this.flushCredit();
     for (;;) {
       const control = this.controlFrames.peek();
-      if (control && this.freeSlots.length > 0 && this.sendCredit > 0) {
+      if (control && this.freeSlots.length > 0 && (this.frameCredit > 0 || control.free)) {
         this.controlFrames.shift();
         this.postFrame(control);
         continue;
@@ -836,16 +866,22 @@ export class VerbsConnection extends BaseConnection {
         this.userQueue.shift();
         continue;
       }
-      if (control || this.freeSlots.length === 0 || this.sendCredit <= MESSAGE_RESERVE) return;
+      const { bytes } = entry.frame;
+      if (control || this.freeSlots.length === 0 || this.frameCredit <= MESSAGE_RESERVE) return;
+      if (bytes > this.byteCredit) return;
       this.userQueue.shift();
       this.postFrame(entry.frame);
     }
   }
 
-  /** Marks one handled frame's credit for return; `soon` asks for a Credit frame if nothing carries it. */
-  private returnCredit(soon: boolean): void {
-    this.creditToReturn++;
-    if ((!soon && this.creditToReturn < CREDIT_BATCH) || this.creditFlushScheduled) return;
+  /** One handled frame's credit is owed; `soon` asks for a Credit frame if nothing carries it. */
+  private returnFrame(soon: boolean): void {
+    this.framesToReturn++;
+    if (soon || this.framesToReturn >= CREDIT_BATCH) this.scheduleCreditFlush();
+  }
+
+  private scheduleCreditFlush(): void {
+    if (this.creditFlushScheduled) return;
     this.creditFlushScheduled = true;
     // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
     setImmediate(() => {
@@ -857,7 +893,8 @@ export class VerbsConnection extends BaseConnection {
   /** Sends a Credit frame with what is owed (it costs no credit), or as soon as a send slot frees up. */
   private flushCredit(): void {
     this.creditFlushWanted = false;
-    if (this.state !== 'open' || this.creditToReturn === 0 || this.destroyed) return;
+    if (this.state !== 'open' || this.destroyed) return;
+    if (this.framesToReturn === 0 && this.bytesToReturn === 0) return;
     if (this.freeSlots.length === 0) {
       this.creditFlushWanted = true;
       return;
@@ -867,18 +904,34 @@ export class VerbsConnection extends BaseConnection {
       payload: [],
       length: 0,
       carriesCredit: true,
+      bytes: 0,
+      free: true,
     });
   }
 
-  private addCredit(credit: number): void {
-    if (credit === 0) return;
-    if (this.sendCredit + credit > RECEIVE_CREDITS) {
+  /** Message bytes the peer sent: they must fit the window this side announced. */
+  private chargeBytes(length: number): void {
+    this.peerBytesUsed += length + HEADER_SIZE;
+    if (this.peerBytesUsed > this.receiveWindow) {
+      throw new FabricError(
+        'EPROTO',
+        'protocol violation by the peer: it sent more message bytes than its credit allows',
+      );
+    }
+  }
+
+  /** Credit the peer returned: message bytes in `aux`, frames in `key`. */
+  private addCredit(header: FrameHeader): void {
+    const frames = Number(header.key);
+    const peerWindow = this.handshake.peer?.receiveWindow ?? 0;
+    if (this.frameCredit + frames > RECEIVE_CREDITS || this.byteCredit + header.aux > peerWindow) {
       throw new FabricError(
         'EPROTO',
         'protocol violation by the peer: it returned more credit than it was sent',
       );
     }
-    this.sendCredit += credit;
+    this.frameCredit += frames;
+    this.byteCredit += header.aux;
   }
 
   /** Copies a frame into a send slot and posts it as one SEND. */
@@ -886,9 +939,12 @@ export class VerbsConnection extends BaseConnection {
     const slot = this.freeSlots.pop() as number;
     const at = slot * FRAME_BYTES;
     if (frame.carriesCredit) {
-      frame.header.writeUInt32LE(this.creditToReturn, 12);
-      this.peerCreditUsed -= this.creditToReturn;
-      this.creditToReturn = 0;
+      frame.header.writeUInt32LE(this.bytesToReturn, 12);
+      frame.header.writeBigUInt64LE(BigInt(this.framesToReturn), 16);
+      this.peerBytesUsed -= this.bytesToReturn;
+      this.peerFramesUsed -= this.framesToReturn;
+      this.bytesToReturn = 0;
+      this.framesToReturn = 0;
     }
     this.sendBuffers.set(frame.header, at);
     let offset = at + HEADER_SIZE;
@@ -896,7 +952,8 @@ export class VerbsConnection extends BaseConnection {
       this.sendBuffers.set(part, offset);
       offset += part.length;
     }
-    if (frame.header[0] !== FrameType.Credit) this.sendCredit--;
+    if (!frame.free) this.frameCredit--;
+    this.byteCredit -= frame.bytes;
     const registration = this.sendRegistration as NativeMemoryRegion;
     (this.work as WorkQueue).post({
       opcode: OP_SEND,
@@ -933,8 +990,9 @@ export class VerbsConnection extends BaseConnection {
     if (!this.established && this.state !== 'closed') failedBeforeEstablished.add(reason);
     this.fail(reason);
     if (tellPeer && connected) {
+      // The last frame: it may take a spare buffer at the peer rather than wait for credit that never comes.
       const { header, text } = encodeErrorFrame(0, reason);
-      this.queueControl(header, [text]);
+      this.queueControl(header, [text], true);
     }
     this.teardown();
   }

@@ -1,6 +1,6 @@
 import { FabricError } from '../../errors.js';
 import type { Acceptor, FabricListener } from '../../fabric-listener.js';
-import { type NativeAddon, type NativeEndpoint, nativeAddon } from '../../native.js';
+import type { NativeEndpoint } from '../../native.js';
 import type { ResolvedOptions } from '../../options.js';
 import { VerbsConnection } from './connection.js';
 
@@ -19,8 +19,8 @@ export class VerbsAcceptor implements Acceptor {
     options: ResolvedOptions,
     expected: 'roce' | 'ib' | undefined,
   ): { acceptor: VerbsAcceptor; port: number } {
-    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
-    const endpoint = new Endpoint((event, ...args) => {
+    const endpoint = VerbsConnection.newEndpoint();
+    endpoint.setCallback((event, ...args) => {
       if (event === 'connect-request') {
         const [incoming, privateData] = args as [NativeEndpoint, Uint8Array];
         const connection = VerbsConnection.accept(

@@ -4,6 +4,8 @@ import type { NativeEndpoint } from '../../native.js';
 export const [OP_SEND, OP_WRITE, OP_READ] = [0, 1, 2];
 /** ibv_wc_status of work that will never complete because the queue pair is gone. */
 export const WC_FLUSHED = 5;
+/** ibv_send_flags */
+const FENCE = 1;
 const SIGNALED = 2;
 const INLINE = 8;
 
@@ -27,6 +29,8 @@ export class WorkQueue {
   private readonly inFlight = new Map<number, Work>();
   private readonly waiting = new Fifo<Work>();
   private nextId = 1;
+  /** RDMA READs posted and not completed: a SEND behind them waits for them (a fence). */
+  private readsInFlight = 0;
   private whenIdle: (() => void) | undefined;
 
   constructor(
@@ -55,6 +59,7 @@ export class WorkQueue {
     const work = this.inFlight.get(id);
     if (!work) return;
     this.inFlight.delete(id);
+    if (work.opcode === OP_READ) this.readsInFlight--;
     work.done(status);
     for (
       let next = this.waiting.peek();
@@ -77,6 +82,7 @@ export class WorkQueue {
   flush(): void {
     const unfinished = [...this.inFlight.values(), ...this.waiting.drain()];
     this.inFlight.clear();
+    this.readsInFlight = 0;
     for (const work of unfinished) work.done(WC_FLUSHED);
   }
 
@@ -84,6 +90,9 @@ export class WorkQueue {
     const id = this.nextId;
     this.nextId = (this.nextId % (this.idLimit - 1)) + 1;
     const inline = work.opcode === OP_SEND && work.length <= this.maxInline ? INLINE : 0;
+    // RC orders a SEND after earlier WRITEs, not after earlier READs (a READ may be retried after it): a message
+    // or a revocation acknowledgement must not overtake a read of the peer's memory.
+    const fence = work.opcode === OP_SEND && this.readsInFlight > 0 ? FENCE : 0;
     const error = this.endpoint.postSend(
       id,
       work.opcode,
@@ -92,7 +101,7 @@ export class WorkQueue {
       work.lkey,
       work.remoteAddress,
       work.rkey,
-      SIGNALED | inline,
+      SIGNALED | inline | fence,
     );
     if (error !== 0) {
       work.done(error);
@@ -100,5 +109,6 @@ export class WorkQueue {
       return;
     }
     this.inFlight.set(id, work);
+    if (work.opcode === OP_READ) this.readsInFlight++;
   }
 }
