@@ -1,0 +1,55 @@
+// How the verbs layer's failures reach the user: codes and advice, checked without a device.
+import * as assert from 'node:assert/strict';
+import { FabricError } from '../src/errors.js';
+import type { NativeEndpoint } from '../src/native.js';
+import { completionError, connectError } from '../src/transports/verbs/errors.js';
+import { registerMemory } from '../src/transports/verbs/registrations.js';
+
+function failingEndpoint(errno: number, message: string): NativeEndpoint {
+  return {
+    register: () => {
+      throw Object.assign(new Error(message), { errno });
+    },
+  } as unknown as NativeEndpoint;
+}
+
+describe('verbs errors', () => {
+  it('turn a registration refused for the locked-memory limit into ENOMEM that names ulimit -l', () => {
+    const native = 'ibv_reg_mr could not pin the memory: raise it with `ulimit -l unlimited`';
+    for (const errno of [12, 1]) {
+      const error = (() => {
+        try {
+          registerMemory(failingEndpoint(errno, native), new Uint8Array(8), 1);
+        } catch (caught) {
+          return caught;
+        }
+        return undefined;
+      })();
+      assert.ok(error instanceof FabricError);
+      assert.equal(error.code, 'ENOMEM');
+      assert.match(error.message, /ulimit -l/);
+    }
+    assert.throws(() => registerMemory(failingEndpoint(14, 'bad address'), new Uint8Array(8), 1), {
+      code: 'EINVAL',
+    });
+  });
+
+  it('map work completions: retry exceeded is ETIMEDOUT with GID advice, remote access EACCES', () => {
+    const retry = completionError(12, '10.0.0.2:7000');
+    assert.equal(retry.code, 'ETIMEDOUT');
+    assert.match(retry.message, /GID/);
+    assert.match(retry.message, /fabric-transport info/);
+    assert.equal(completionError(10, 'peer').code, 'EACCES');
+    assert.equal(completionError(13, 'peer').code, 'EPROTO');
+    assert.equal(completionError(99, 'peer').code, 'ECONNRESET');
+  });
+
+  it('map RDMA-CM failures: nobody listening is ECONNREFUSED, no route ENODEV, unreachable ETIMEDOUT', () => {
+    assert.equal(connectError('rejected', [8], 'h:1').code, 'ECONNREFUSED');
+    assert.match(connectError('rejected', [28], 'h:1').message, /nobody is listening/);
+    assert.equal(connectError('error', ['RDMA_CM_EVENT_ADDR_ERROR', -19], 'h:1').code, 'ENODEV');
+    assert.equal(connectError('error', ['RDMA_CM_EVENT_ROUTE_ERROR', -110], 'h:1').code, 'ECONNREFUSED');
+    assert.equal(connectError('error', ['RDMA_CM_EVENT_UNREACHABLE', -110], 'h:1').code, 'ETIMEDOUT');
+    assert.equal(connectError('error', ['RDMA_CM_EVENT_CONNECT_ERROR', -5], 'h:1').code, 'ECONNRESET');
+  });
+});
