@@ -1,7 +1,6 @@
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { isLoopback, numericAddress } from './address.js';
 import type { Connection } from './connection.js';
-import { FabricError, fromSocketError } from './errors.js';
+import { FabricError } from './errors.js';
 import { FabricListener } from './fabric-listener.js';
 import type { Listener } from './listener.js';
 import { type ConnectOptions, checkHost, checkPort, type ListenOptions, resolveOptions } from './options.js';
@@ -33,21 +32,6 @@ function requireOptions<T>(options: T, what: string): T {
     throw new FabricError('EINVAL', `${what}() takes an options object`);
   }
   return options;
-}
-
-/** The numeric address RDMA-CM needs for `host`. */
-async function numericAddress(host: string, port: number): Promise<string> {
-  if (isIP(host)) return host;
-  try {
-    return (await lookup(host)).address;
-  } catch (error) {
-    throw fromSocketError(error as NodeJS.ErrnoException, `${host}:${port}`);
-  }
-}
-
-/** 'auto' does not try RDMA on loopback, which RDMA-CM does not route (and TCP serves best). */
-function isLoopback(host: string): boolean {
-  return /^(127\.|::1$|localhost$)/.test(host);
 }
 
 /** Attempts at finding a port free for both TCP and RDMA-CM when an 'auto' listener asks for any port. */

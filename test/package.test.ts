@@ -111,6 +111,13 @@ describe('the npm package', function () {
     }
   });
 
+  it('installs the fabric-transport command', () => {
+    const report = JSON.parse(
+      run(join(consumer, 'node_modules', '.bin', 'fabric-transport'), ['info', '--json'], consumer),
+    );
+    assert.equal(report.transports[0].kind, 'tcp');
+  });
+
   it('shares one module instance between import and require', () => {
     writeFileSync(
       join(consumer, 'dual.mjs'),

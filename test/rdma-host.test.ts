@@ -9,6 +9,7 @@ import { errorCodeFromWire } from '../src/errors.js';
 import { connect, type Listener, listen, transports } from '../src/index.js';
 import { type NativeAddon, nativeAddon } from '../src/native.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
+import { fabricTransport } from './fixtures/cli.js';
 import { type Events, events } from './fixtures/native-events.js';
 import { rejectsWith, within } from './helpers.js';
 
@@ -111,6 +112,16 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       [client, server, tcpClient, tcpServer, fallback, fallbackServer, loopback].map((c) => c.close()),
     );
     await Promise.all([both.close(), tcpOnly.close(), local.close()]);
+  });
+
+  it("is what `fabric-transport info` shows, with the device 'auto' reaches a peer through", () => {
+    const { status, stdout } = fabricTransport('info', '--peer', HOST as string, '--json');
+    assert.equal(status, 0);
+    const report = JSON.parse(stdout);
+    assert.equal(report.transports.find((info: { kind: string }) => info.kind === 'roce').available, true);
+    assert.equal(report.peer.transport, 'roce');
+    assert.equal(report.peer.device, DEVICE);
+    assert.match(fabricTransport('info').stdout, new RegExp(`${DEVICE} port 1: ACTIVE, Ethernet`));
   });
 
   it('uses the GID that FABRIC_GID_INDEX names, and says when there is none', async () => {

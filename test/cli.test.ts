@@ -1,0 +1,46 @@
+// The fabric-transport command, as a script would run it: output, exit codes.
+import * as assert from 'node:assert/strict';
+import { fabricTransport } from './fixtures/cli.js';
+
+describe('the fabric-transport command', () => {
+  it('info lists every transport, with the reason for each one that is unavailable', () => {
+    const { status, stdout } = fabricTransport('info', '--json');
+    assert.equal(status, 0);
+    const report = JSON.parse(stdout);
+    assert.deepEqual(
+      report.transports.map((info: { kind: string }) => info.kind),
+      ['tcp', 'roce', 'ib'],
+    );
+    for (const info of report.transports)
+      assert.ok(info.available || info.reason.length > 10, JSON.stringify(info));
+    const text = fabricTransport('info');
+    assert.equal(text.status, 0);
+    assert.match(text.stdout, /tcp +available/);
+  });
+
+  it("info --peer says which transport 'auto' uses for a peer, and why", () => {
+    const { status, stdout } = fabricTransport('info', '--peer', '127.0.0.1', '--json');
+    assert.equal(status, 0);
+    const { peer } = JSON.parse(stdout);
+    assert.equal(peer.transport, 'tcp');
+    assert.ok(peer.reason.length > 10);
+  });
+
+  it('answers help with usage, and bad usage with exit code 2 and a plain message', () => {
+    for (const args of [['help'], ['--help'], ['info', '--help']]) {
+      const { status, stdout } = fabricTransport(...args);
+      assert.equal(status, 0);
+      assert.match(stdout, /usage: fabric-transport/);
+    }
+    for (const args of [
+      ['frobnicate'],
+      ['info', '--peer'],
+      ['info', '--colour'],
+      ['info', '--device', '^^'],
+    ]) {
+      const { status, stderr } = fabricTransport(...args);
+      assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, /^fabric-transport: /);
+    }
+  });
+});
