@@ -17,7 +17,7 @@ export interface RouteChoice {
 const PROBE_TIMEOUT_MS = 3000;
 
 /**
- * Asks RDMA-CM how it would reach `host` (address and route resolution only; nothing is sent to the peer),
+ * Asks RDMA-CM how it would reach `host` (address and route resolution only; no connection is attempted),
  * and so which transport 'auto' would use for a connection there.
  */
 export async function probeRoute(host: string, options: ResolvedOptions): Promise<RouteChoice> {
