@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
 import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
-import { HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
+import { atLeast, HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
 
 describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
   describe('connections', () => {
@@ -84,7 +84,7 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
     });
 
     it('rejects pending operations within a second when the peer process is killed', async function () {
-      this.timeout(30000);
+      this.timeout(atLeast(this.timeout(), 30000));
       const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
       const child = fork(join(__dirname, 'fixtures', 'peer.js'), [HOST, String(listener.port), TRANSPORT], {
         stdio: 'inherit',
@@ -321,7 +321,7 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
     });
 
     it('move 64 MiB each way intact with zero bytes copied in user space', async function () {
-      this.timeout(60000);
+      this.timeout(atLeast(this.timeout(), 60000));
       const size = 64 << 20;
       const p = await pair();
       const remote = register(new Uint8Array(size));
@@ -595,7 +595,7 @@ describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
   });
 
   it('frees what it holds: many connect/close cycles leave no open handles', async function () {
-    this.timeout(60000);
+    this.timeout(atLeast(this.timeout(), 60000));
     const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
     // TCP sockets, and the RDMA-CM ids (each with its queue pair, CQ and channel) the addon holds.
     const sockets = () => {

@@ -66,6 +66,14 @@ export function pattern(n: number, seed = 1): Uint8Array {
   return bytes;
 }
 
+/**
+ * A test's time limit: `ms`, or the run's own when that is longer (the Soft-RoCE guest emulates its CPU and
+ * runs mocha with a larger --timeout).
+ */
+export function atLeast(current: number, ms: number): number {
+  return Math.max(current, ms);
+}
+
 /** Resolves after `ms`; for bounded waits in tests that check something did NOT happen. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
