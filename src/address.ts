@@ -13,6 +13,6 @@ export async function numericAddress(host: string, port: number): Promise<string
 }
 
 /** 'auto' does not try RDMA on loopback, which RDMA-CM does not route (and TCP serves best). */
-export function isLoopback(host: string): boolean {
-  return /^(127\.|::1$|localhost$)/.test(host);
+export function isLoopback(address: string): boolean {
+  return /^(127\.|::1$|::ffff:127\.)/.test(address);
 }

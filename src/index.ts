@@ -48,14 +48,14 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const port = checkPort(options.port ?? 0, 0, 'port');
   const kind = chooseTransport(resolved);
   const auto = resolved.transport === 'auto';
-  if (kind === 'tcp' || (auto && isLoopback(host))) {
+  const address = kind === 'tcp' ? host : await numericAddress(host, port);
+  if (kind === 'tcp' || (auto && isLoopback(address))) {
     const listener = new FabricListener(host, port);
     const tcp = await TcpAcceptor.listen(listener, host, port, resolved);
     listener.addAcceptor(tcp.acceptor);
     listener.port = tcp.port;
     return listener;
   }
-  const address = await numericAddress(host, port);
   for (let attempt = 1; ; attempt++) {
     const listener = new FabricListener(host, port);
     try {
@@ -89,12 +89,13 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const host = checkHost(options.host, 'host');
   const port = checkPort(options.port, 1, 'port');
   const kind = chooseTransport(resolved);
-  if (kind === 'tcp' || (resolved.transport === 'auto' && isLoopback(host))) {
+  const address = kind === 'tcp' ? host : await numericAddress(host, port);
+  if (kind === 'tcp' || (resolved.transport === 'auto' && isLoopback(address))) {
     return TcpConnection.connect(host, port, resolved);
   }
   const forced = resolved.transport === 'auto' ? undefined : kind;
   try {
-    return await VerbsConnection.connect(await numericAddress(host, port), port, resolved, forced);
+    return await VerbsConnection.connect(address, port, resolved, forced);
   } catch (error) {
     // 'auto': no RDMA path to that listener (no route, no RDMA listener there, no answer in time): TCP.
     if (forced || !VerbsConnection.failedBeforeEstablished(error)) throw error;

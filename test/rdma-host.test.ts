@@ -108,6 +108,9 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     const local = await listen({ port: 0 });
     const loopback = await connect({ host: '127.0.0.1', port: local.port });
     assert.equal(loopback.transport, 'tcp');
+    const named = await connect({ host: 'localhost', port: local.port });
+    assert.equal(named.transport, 'tcp', 'a name that resolves to loopback is loopback too');
+    await named.close();
     await Promise.all(
       [client, server, tcpClient, tcpServer, fallback, fallbackServer, loopback].map((c) => c.close()),
     );

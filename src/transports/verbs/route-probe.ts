@@ -29,9 +29,10 @@ export async function probeRoute(host: string, options: ResolvedOptions): Promis
       reason: `no RDMA transport here: ${reasons.map((i) => `${i.kind}: ${i.reason}`).join('; ')}`,
     };
   }
-  if (isLoopback(host))
-    return { transport: 'tcp', reason: `${host} is loopback, which RDMA-CM does not route` };
   const address = await numericAddress(host, 1);
+  if (isLoopback(address)) {
+    return { transport: 'tcp', reason: `${host} is loopback, which RDMA-CM does not route` };
+  }
   const endpoint = VerbsConnection.newEndpoint();
   try {
     const outcome = await new Promise<EndpointEvent | 'timeout'>((resolve) => {
