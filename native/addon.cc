@@ -18,6 +18,7 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
 #ifdef FABRIC_HAVE_RDMA
   status.Set("loaded", fabric::Rdma() != nullptr);
   if (fabric::Rdma() == nullptr) status.Set("reason", fabric::LoadError());
+  if (fabric::Rdma() != nullptr) status.Set("forkSafety", fabric::Rdma()->fork_safety);
   // cm_ids alive in this process: what a test checks to see that connections free what they hold.
   status.Set("endpoints", fabric::Data(env).live_ids);
 #else

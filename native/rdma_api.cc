@@ -93,8 +93,17 @@ Loaded LoadAll() {
     return loaded;
   }
   // Registered pages must not be shared copy-on-write with a forked child (child_process), or the parent's
-  // registrations would silently point at the child's copies after a write.
-  a.fork_init();
+  // registrations would silently point at the child's copies after a write. Kernels that copy pinned pages at
+  // fork (ibv_is_fork_initialized() == IBV_FORK_UNNEEDED) need nothing. Otherwise ibv_fork_init() marks
+  // registered pages MADV_DONTFORK, which also hides whatever else shares those pages from the child.
+  auto is_fork_initialized = reinterpret_cast<int (*)()>(dlsym(verbs, "ibv_is_fork_initialized"));
+  const int kForkUnneeded = 2;
+  if (is_fork_initialized != nullptr && is_fork_initialized() == kForkUnneeded) {
+    a.fork_safety = "kernel";
+  } else {
+    a.fork_init();
+    a.fork_safety = "dontfork";
+  }
   loaded.ok = true;
   return loaded;
 }

@@ -31,6 +31,8 @@ struct RdmaApi {
   void (*ack_cq_events)(ibv_cq*, unsigned int);
   const char* (*wc_status_str)(ibv_wc_status);
   int (*fork_init)();
+  // How registered memory survives fork(): "kernel" (copied at fork) or "dontfork" (ibv_fork_init).
+  const char* fork_safety;
 
   // librdmacm
   rdma_event_channel* (*create_event_channel)();

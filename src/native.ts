@@ -62,7 +62,7 @@ export interface NativeEndpoint {
 
 export interface NativeAddon {
   /** Whether the verbs layer loaded, and how many RDMA-CM ids are alive. */
-  status(): { loaded: boolean; reason?: string; endpoints?: number };
+  status(): { loaded: boolean; reason?: string; endpoints?: number; forkSafety?: 'kernel' | 'dontfork' };
   devices?(): NativeDevice[];
   Endpoint?: new (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint;
 }

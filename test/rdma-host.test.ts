@@ -2,11 +2,11 @@
 // any host with a RoCE or InfiniBand NIC, with FABRIC_TEST_DEVICE naming the device (and FABRIC_TEST_HOST its
 // address). Skipped elsewhere.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorCodeFromWire } from '../src/errors.js';
-import { connect, type Listener, listen, transports } from '../src/index.js';
+import { connect, type Listener, listen, register, transports } from '../src/index.js';
 import { type NativeAddon, nativeAddon } from '../src/native.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
 import { fabricTransport } from './fixtures/cli.js';
@@ -125,6 +125,25 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     assert.equal(report.peer.transport, 'roce');
     assert.equal(report.peer.device, DEVICE);
     assert.match(fabricTransport('info').stdout, new RegExp(`${DEVICE} port 1: ACTIVE, Ethernet`));
+  });
+
+  it('lets the process start child processes while regions are registered and in use', async () => {
+    const host = HOST as string;
+    const listener = await listen({ host, port: 0, transport: 'roce' });
+    const [client, server] = await Promise.all([
+      connect({ host, port: listener.port, transport: 'roce' }),
+      listener.accept(),
+    ]);
+    // Small regions share their pages with the rest of the heap: a child must still see all of it.
+    const target = register(new Uint8Array(3000));
+    await server.send(target.descriptor);
+    await client.write(register(new Uint8Array(3000).fill(4)), await client.receive());
+    for (let i = 0; i < 20; i++) {
+      const child = spawnSync(process.execPath, ['-e', 'process.exit(7)']);
+      assert.equal(child.status, 7, `child ${i}: ${child.error?.message ?? child.signal}`);
+    }
+    assert.ok(target.bytes.every((byte) => byte === 4));
+    await Promise.all([client.close(), server.close(), listener.close()]);
   });
 
   it('uses the GID that FABRIC_GID_INDEX names, and says when there is none', async () => {
