@@ -281,6 +281,8 @@ export class VerbsConnection extends BaseConnection {
       }
       connection.createQueuePair(kind);
       endpoint.accept(new Uint8Array(0));
+      // rdma_accept leaves the queue pair ready to send; a frame may arrive before the ESTABLISHED event.
+      connection.established = true;
     } catch (error) {
       endpoint.reject();
       connection.abort(nativeFailure(error, `cannot accept ${peerName}`));
