@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorCodeFromWire } from '../src/errors.js';
 import { connect, type Listener, listen, register, transports } from '../src/index.js';
-import { type NativeAddon, nativeAddon } from '../src/native.js';
+import { type NativeAddon, type NativeMemoryRegion, nativeAddon } from '../src/native.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
 import { fabricTransport } from './fixtures/cli.js';
 import { type Events, events } from './fixtures/native-events.js';
@@ -183,7 +183,10 @@ describe('verbs: hostile and broken peers (FABRIC_TEST_HOST)', () => {
   });
 
   /** A raw RDMA-CM client with receive buffers, which sends `frame` once connected. */
-  async function rawClient(port: number, privateData: Uint8Array): Promise<Events & { memory: Uint8Array }> {
+  async function rawClient(
+    port: number,
+    privateData: Uint8Array,
+  ): Promise<Events & { memory: Uint8Array; registration: NativeMemoryRegion }> {
     const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
     const client = events((onEvent) => new Endpoint(onEvent));
     client.endpoint.resolve(HOST as string, port, 5000);
@@ -195,7 +198,8 @@ describe('verbs: hostile and broken peers (FABRIC_TEST_HOST)', () => {
       client.endpoint.postRecv(100 + i, registration.address + BigInt(i * 8192), 8192, registration.lkey);
     }
     client.endpoint.connect(privateData);
-    return { ...client, memory };
+    // The registration is kept referenced: a collected MemoryRegion deregisters its memory.
+    return { ...client, memory, registration };
   }
 
   async function stillServes(listener: Listener): Promise<void> {
@@ -230,6 +234,7 @@ describe('verbs: hostile and broken peers (FABRIC_TEST_HOST)', () => {
       completions.push(...((await within(10000, raw.next('completions'), 'completions'))[0] as Uint32Array));
     }
     const received = completions.findIndex((value, i) => i % 4 === 0 && value >= 100);
+    assert.equal(completions[received + 1], 0, 'the frame was received (work completion status)');
     const slot = (completions[received] as number) - 100;
     const frame = Buffer.from(raw.memory.subarray(slot * 8192, slot * 8192 + 32));
     assert.equal(frame[0], 0x30, 'an Error frame');
@@ -237,6 +242,7 @@ describe('verbs: hostile and broken peers (FABRIC_TEST_HOST)', () => {
     await within(10000, raw.next('disconnected'), 'the disconnect');
     raw.endpoint.destroy();
     reg.deregister();
+    raw.registration.deregister();
     await stillServes(listener);
     await listener.close();
   });
