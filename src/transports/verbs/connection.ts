@@ -108,13 +108,12 @@ type UserEntry = { frame: OutgoingFrame } | { operation: QueuedOperation };
 interface Arrival {
   bytes: Uint8Array;
   ready: boolean;
-  /** Rendezvous only: the sender's id and memory, until the pull starts. */
-  id?: number;
-  segments?: Segment[];
 }
 
-interface Transfer extends OneSidedOperation {
-  registrations: NativeMemoryRegion[];
+/** Our rendezvous message, until the peer has pulled it. */
+interface Transfer {
+  resolve(): void;
+  reject(error: Error): void;
 }
 
 /** What the owner of a region answered to KeyRequest. */
@@ -250,11 +249,7 @@ export class VerbsConnection extends BaseConnection {
       );
       connection.endpoint.resolve(host, port, Math.min(deadline, 5000), gidSourceAddress(options));
     } catch (error) {
-      connection.abort(
-        error instanceof FabricError
-          ? error
-          : new FabricError('ECONNRESET', `RDMA connection to ${host}:${port} failed: ${String(error)}`),
-      );
+      connection.abort(nativeFailure(error, `RDMA connection to ${host}:${port} failed`));
     }
     await connection.ready;
     return connection;
@@ -467,7 +462,10 @@ export class VerbsConnection extends BaseConnection {
         this.chargeBytes(total);
         this.addCredit(header);
         const segments = decodeSegments(payload, total);
-        this.arrive({ bytes: Buffer.allocUnsafeSlow(total), ready: false, id: header.id, segments });
+        const arrival = { bytes: Buffer.allocUnsafeSlow(total), ready: false };
+        this.arrive(arrival);
+        // Pulled at once: the sender kept it within the receive window.
+        this.pull(arrival, header.id, segments);
         return;
       }
       case FrameType.Credit:
@@ -515,7 +513,6 @@ export class VerbsConnection extends BaseConnection {
 
   private arrive(arrival: Arrival): void {
     this.arrivals.push(arrival);
-    this.startPulls();
     this.deliver();
   }
 
@@ -529,24 +526,15 @@ export class VerbsConnection extends BaseConnection {
     }
   }
 
-  /** Pulls the rendezvous messages that arrived (the sender kept them within the receive window). */
-  private startPulls(): void {
-    if (this.state === 'closed') return;
-    for (const arrival of this.arrivals) {
-      if (arrival.segments === undefined) continue;
-      const segments = arrival.segments;
-      arrival.segments = undefined;
-      try {
-        this.pull(arrival, segments);
-      } catch (error) {
-        this.abort(error instanceof FabricError ? error : nativeFailure(error, 'cannot receive a message'));
-        return;
-      }
+  /** RDMA-READs rendezvous message `id` from the sender's segments, then tells the sender it is done. */
+  private pull(arrival: Arrival, id: number, segments: Segment[]): void {
+    let target: NativeMemoryRegion;
+    try {
+      target = registerMemory(this.endpoint, arrival.bytes, LOCAL_WRITE);
+    } catch (error) {
+      this.abort(nativeFailure(error, 'cannot receive a message'));
+      return;
     }
-  }
-
-  private pull(arrival: Arrival, segments: Segment[]): void {
-    const target = registerMemory(this.endpoint, arrival.bytes, LOCAL_WRITE);
     this.pulls.add(target);
     let offset = 0;
     let outstanding = segments.length;
@@ -566,7 +554,7 @@ export class VerbsConnection extends BaseConnection {
           if (this.state === 'closed') return;
           counters.placedBytes += arrival.bytes.length;
           arrival.ready = true;
-          this.queueControl(encodeHeader({ type: FrameType.RendezvousDone, id: arrival.id as number }));
+          this.queueControl(encodeHeader({ type: FrameType.RendezvousDone, id }));
           this.deliver();
         },
       });
@@ -597,7 +585,7 @@ export class VerbsConnection extends BaseConnection {
     this.nextTransferId = (this.nextTransferId % 0xffff_ffff) + 1;
     try {
       await new Promise<void>((resolve, reject) => {
-        this.transfers.set(id, { kind: 'write', registrations, resolve, reject });
+        this.transfers.set(id, { resolve, reject });
         const segments = encodeSegments(
           registrations.map((registration, i) => ({
             address: registration.address,
