@@ -56,9 +56,15 @@ export function transports(options: Pick<TransportOptions, 'device'> = {}): Tran
   return transportsFor(resolveOptions(options).devices);
 }
 
-function transportsFor(filters: DeviceFilter[]): TransportInfo[] {
+/** The RDMA devices `filters` select, as the verbs layer (or else sysfs) lists them. */
+function selectedDevices(verbs: NativeAddon | string, filters: DeviceFilter[]): RdmaDevice[] {
+  return filterDevices(rdmaDevices(typeof verbs === 'string' ? undefined : verbs), filters);
+}
+
+/** transports() for already parsed FABRIC_DEVICE filters. */
+export function transportsFor(filters: DeviceFilter[]): TransportInfo[] {
   const verbs = verbsLayer();
-  const devices = filterDevices(rdmaDevices(typeof verbs === 'string' ? undefined : verbs), filters);
+  const devices = selectedDevices(verbs, filters);
   return [{ kind: 'tcp', available: true }, rdmaInfo('roce', verbs, devices), rdmaInfo('ib', verbs, devices)];
 }
 
@@ -83,9 +89,7 @@ export function chooseTransport(options: ResolvedOptions): TransportKind {
 
 /** The devices and ports a connection may use: FABRIC_DEVICE's filters, and FABRIC_IB_PORT. */
 function usableDevices(options: ResolvedOptions): RdmaDevice[] {
-  const verbs = verbsLayer();
-  const filters = options.devices;
-  const devices = filterDevices(rdmaDevices(typeof verbs === 'string' ? undefined : verbs), filters);
+  const devices = selectedDevices(verbsLayer(), options.devices);
   if (options.ibPort === undefined) return devices;
   return devices
     .map((device) => ({ ...device, ports: device.ports.filter((port) => port.port === options.ibPort) }))
