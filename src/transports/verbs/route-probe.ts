@@ -2,7 +2,7 @@ import { isLoopback, numericAddress } from '../../address.js';
 import { FabricError } from '../../errors.js';
 import type { EndpointEvent } from '../../native.js';
 import type { ResolvedOptions, TransportKind } from '../../options.js';
-import { chooseTransport, gidSourceAddress, routeKind, transports } from '../../selection.js';
+import { chooseTransport, gidSourceAddress, routeKind, transportsFor } from '../../selection.js';
 import { VerbsConnection } from './connection.js';
 
 /** Which transport 'auto' uses for a peer, and why. */
@@ -23,7 +23,7 @@ const PROBE_TIMEOUT_MS = 3000;
 export async function probeRoute(host: string, options: ResolvedOptions): Promise<RouteChoice> {
   const best = chooseTransport({ ...options, transport: 'auto' });
   if (best === 'tcp') {
-    const reasons = transports({}).filter((info) => !info.available);
+    const reasons = transportsFor(options.devices).filter((info) => !info.available);
     return {
       transport: 'tcp',
       reason: `no RDMA transport here: ${reasons.map((i) => `${i.kind}: ${i.reason}`).join('; ')}`,
