@@ -1,6 +1,6 @@
 import { resolveOptions } from '../options.js';
 import type { RdmaDevice } from '../rdma-devices.js';
-import { type TransportInfo, transports } from '../selection.js';
+import { type TransportInfo, transportsFor } from '../selection.js';
 import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
 
 export interface InfoReport {
@@ -16,7 +16,7 @@ export async function infoReport(peer: string | undefined, device: string | unde
   const report: InfoReport = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    transports: transports(device === undefined ? {} : { device }),
+    transports: transportsFor(options.devices),
   };
   if (peer !== undefined) report.peer = { host: peer, ...(await probeRoute(peer, options)) };
   return report;
