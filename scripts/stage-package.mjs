@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const stage = join(root, 'out', 'package');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-if (!existsSync(join(root, 'dist', 'cjs', 'index.js'))) {
+if (!existsSync(join(root, 'dist', 'src', 'index.js'))) {
   console.error('stage-package: dist/ is missing; run `npm run build` first');
   process.exit(1);
 }

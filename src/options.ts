@@ -86,13 +86,15 @@ function parseInteger(min: number, max: number) {
 
 const SIZE_SUFFIX: Record<string, number> = { '': 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 };
 
+/** Bytes written as `4096`, `64K`, `16 MiB` or `1G` (powers of two); NaN for anything else. */
+export function parseByteSize(text: string): number {
+  const match = /^(\d+)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
+  return match ? Number(match[1]) * (SIZE_SUFFIX[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN;
+}
+
 function parseSize(min: number, max: number) {
   return (value: unknown, origin: Origin, fromEnv: boolean): number => {
-    let n = value;
-    if (fromEnv && typeof value === 'string') {
-      const match = /^(\d+)\s*([KMG]?)(i?B)?$/i.exec(value.trim());
-      n = match ? Number(match[1]) * (SIZE_SUFFIX[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN;
-    }
+    const n = fromEnv && typeof value === 'string' ? parseByteSize(value) : value;
     if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
     throw invalid(
       origin,

@@ -2,6 +2,18 @@ import { resolveOptions } from '../options.js';
 import type { RdmaDevice } from '../rdma-devices.js';
 import { type TransportInfo, transportsFor } from '../selection.js';
 import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
+import { Flags } from './arguments.js';
+
+export const INFO_USAGE = `usage: fabric-transport info [--peer HOST] [--device LIST] [--json]
+
+Every transport, available or why not; RDMA devices with their ports, states, link layers, MTUs and GIDs
+(index, type, address).
+
+  --peer HOST     also say which transport 'auto' would use to reach HOST, through which device, and why
+                  (RDMA-CM resolves the route; nothing connects)
+  --device LIST   only these devices, in FABRIC_DEVICE's syntax (mlx5_0:1,^mlx5_2)
+  --json          the report as JSON
+`;
 
 export interface InfoReport {
   node: string;
@@ -53,4 +65,10 @@ export function formatInfo(report: InfoReport): string {
     lines.push('', `peer ${report.peer.host}: 'auto' uses ${report.peer.transport}: ${report.peer.reason}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+export async function infoCommand(args: string[]): Promise<void> {
+  const flags = Flags.parse(args, ['--peer', '--device'], ['--json']);
+  const report = await infoReport(flags.text('--peer'), flags.text('--device'));
+  process.stdout.write(flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
 }

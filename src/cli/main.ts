@@ -1,58 +1,49 @@
 #!/usr/bin/env node
 // The `fabric-transport` command. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { FabricError } from '../errors.js';
-import { formatInfo, infoReport } from './info.js';
+import { UsageError } from './arguments.js';
+import { BENCH_USAGE, benchCommand } from './bench-command.js';
+import { INFO_USAGE, infoCommand } from './info.js';
+import { PINGPONG_USAGE, pingpongCommand } from './pingpong-command.js';
 
 const USAGE = `usage: fabric-transport <command> [options]
 
 commands:
-  info [--peer HOST] [--device LIST] [--json]
-      Every transport, available or why not; RDMA devices with their ports, states, link layers, MTUs and
-      GIDs (index, type, address); with --peer, which transport 'auto' would use to reach HOST, and why.
-      --device takes FABRIC_DEVICE's syntax (mlx5_0:1,^mlx5_2).
-  help
-      This text.
+  info       which transports work here and why not; RDMA devices, ports and GIDs; 'auto''s choice for a peer
+  bench      the cross-fabric benchmark suite on this host, beside raw sockets and the C tools
+  pingpong   a latency and bandwidth test between two hosts (--listen on one, --connect from the other)
+  help       this text
+
+'fabric-transport <command> --help' describes each command's options.
 `;
 
-class UsageError extends Error {}
+const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<void> }> = {
+  info: { usage: INFO_USAGE, run: infoCommand },
+  bench: { usage: BENCH_USAGE, run: benchCommand },
+  pingpong: { usage: PINGPONG_USAGE, run: pingpongCommand },
+};
 
-/** Parses `--name value` and `--flag` options; anything else is a usage error. */
-function parseFlags(args: string[], valued: string[], flags: string[]): Map<string, string | true> {
-  const parsed = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (flags.includes(arg)) parsed.set(arg, true);
-    else if (valued.includes(arg)) {
-      const value = args[++i];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      parsed.set(arg, value);
-    } else throw new UsageError(`unknown option ${arg}`);
-  }
-  return parsed;
-}
+let usage = USAGE;
 
 async function run(argv: string[]): Promise<void> {
-  const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(USAGE);
     return;
   }
-  if (command !== 'info') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  if (args.includes('--help')) {
-    process.stdout.write(USAGE);
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  usage = command.usage;
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(command.usage);
     return;
   }
-  const flags = parseFlags(args, ['--peer', '--device'], ['--json']);
-  const report = await infoReport(
-    flags.get('--peer') as string | undefined,
-    flags.get('--device') as string | undefined,
-  );
-  process.stdout.write(flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
+  await command.run(args);
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
-    process.stderr.write(`fabric-transport: ${error.message}\n\n${USAGE}`);
+    process.stderr.write(`fabric-transport: ${error.message}\n\n${usage}`);
     process.exit(2);
   }
   const message = error instanceof FabricError ? `${error.code}: ${error.message}` : String(error);

@@ -323,6 +323,15 @@ export class VerbsConnection extends BaseConnection {
     await this.oneSided('read', request.slice, request.remote.key, remoteOffset);
   }
 
+  /**
+   * @internal Registers `region` with this connection's device now rather than at its first use, as
+   * `fabric-transport bench` does to time pinning.
+   */
+  registerOnDevice(region: Region): void {
+    this.checkOpen();
+    regionRegistration(region, this.endpoint, this.device);
+  }
+
   close(): Promise<void> {
     this.abort(new FabricError('ECLOSED', 'the connection was closed by the application'));
     return this.closing as Promise<void>;

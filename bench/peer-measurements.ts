@@ -1,0 +1,150 @@
+// The C tools and raw sockets each transport of ours is compared with, measured in the same run.
+import type { Budget } from './budget.js';
+import type { BenchEndpoint } from './endpoints.js';
+import { IPERF3, iperf3Stream } from './peers/iperf3.js';
+import { rawLatency, rawStream } from './peers/node-net.js';
+import { oneSidedBandwidth, PERFTEST, type RdmaEndpoint, sendLatency } from './peers/perftest.js';
+import { installed, type ToolInfo } from './peers/tool.js';
+import { UCX_PERFTEST, ucxTagBandwidth, ucxTagLatency } from './peers/ucx-perftest.js';
+import { type Measurement, type MeasureSettings, type OurPattern, sizesOf } from './plan.js';
+import type { MissingPeer, Pattern } from './results.js';
+
+/** Where the suite's own raw node:net echo and sink servers listen. */
+export interface NodeNetServers {
+  host: string;
+  echoPort: number;
+  sinkPort: number;
+}
+
+type Measure = (size: number, budget: Budget) => ReturnType<Measurement['measure']>;
+
+interface Peer {
+  name: string;
+  pattern: Pattern;
+  fabric: string;
+  sizes: readonly number[];
+  measure: Measure;
+}
+
+function measurementsOf(peer: Peer, budget: Budget): Measurement[] {
+  return peer.sizes.map((size) => ({
+    series: { name: peer.name, role: 'peer', pattern: peer.pattern, fabric: peer.fabric },
+    size,
+    measure: () => peer.measure(size, budget),
+  }));
+}
+
+/** The sizes of the byte-stream peers: every size of the bandwidth patterns that run. */
+function streamSizes(settings: MeasureSettings): number[] {
+  const bandwidth: OurPattern[] = ['write', 'read', 'messages'];
+  const sizes = settings.patterns.filter((p) => bandwidth.includes(p)).flatMap((p) => sizesOf(p, settings));
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettings): Peer[] {
+  const latency = settings.patterns.includes('latency') ? sizesOf('latency', settings) : [];
+  const stream = streamSizes(settings);
+  const { inFlight } = settings;
+  return [
+    {
+      name: 'node:net',
+      pattern: 'latency',
+      fabric: 'tcp',
+      sizes: latency,
+      measure: (size, budget) => rawLatency(nodeNet.host, nodeNet.echoPort, size, budget),
+    },
+    {
+      name: 'ucx_perftest tag_lat',
+      pattern: 'latency',
+      fabric: 'tcp',
+      sizes: latency,
+      measure: (size, budget) => ucxTagLatency(host, size, budget),
+    },
+    {
+      name: 'node:net stream',
+      pattern: 'stream',
+      fabric: 'tcp',
+      sizes: stream,
+      measure: (size, budget) => rawStream(nodeNet.host, nodeNet.sinkPort, size, budget, inFlight),
+    },
+    {
+      name: 'iperf3',
+      pattern: 'stream',
+      fabric: 'tcp',
+      sizes: stream,
+      measure: (size, budget) => iperf3Stream(host, size, budget),
+    },
+    {
+      name: 'ucx_perftest tag_bw',
+      pattern: 'stream',
+      fabric: 'tcp',
+      sizes: stream,
+      measure: (size, budget) => ucxTagBandwidth(host, size, budget),
+    },
+  ];
+}
+
+function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSettings): Peer[] {
+  const on = (tool: string) => `${tool} (${endpoint.device})`;
+  const sizes = (pattern: OurPattern) =>
+    settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
+  const fabric = endpoint.transport;
+  return [
+    {
+      name: on('ib_send_lat'),
+      pattern: 'latency',
+      fabric,
+      sizes: sizes('latency'),
+      measure: (size, budget) => sendLatency(endpoint, size, budget),
+    },
+    {
+      name: on('ib_write_bw'),
+      pattern: 'write',
+      fabric,
+      sizes: sizes('write'),
+      measure: (size, budget) => oneSidedBandwidth('ib_write_bw', endpoint, size, budget),
+    },
+    {
+      name: on('ib_read_bw'),
+      pattern: 'read',
+      fabric,
+      sizes: sizes('read'),
+      measure: (size, budget) => oneSidedBandwidth('ib_read_bw', endpoint, size, budget),
+    },
+  ];
+}
+
+/** The tool each peer needs, where it is a program to install. */
+function toolOf(peer: Peer): ToolInfo | undefined {
+  if (peer.name === 'iperf3') return IPERF3;
+  if (peer.name.startsWith('ucx_perftest')) return UCX_PERFTEST;
+  if (peer.name.startsWith('ib_')) return PERFTEST;
+  return undefined;
+}
+
+/** Measurements of every peer that applies to `endpoints` and is installed; the others, as missing. */
+export async function peerMeasurements(
+  endpoints: BenchEndpoint[],
+  nodeNet: NodeNetServers,
+  settings: MeasureSettings,
+): Promise<{ measurements: Measurement[]; missing: MissingPeer[] }> {
+  const peers = endpoints.flatMap((endpoint) =>
+    endpoint.transport === 'tcp'
+      ? tcpPeers(endpoint.host, nodeNet, settings)
+      : rdmaPeers({ ...endpoint, device: endpoint.device as string }, settings),
+  );
+  const measurements: Measurement[] = [];
+  const missing = new Map<string, MissingPeer>();
+  for (const peer of peers.filter((p) => p.sizes.length > 0)) {
+    const tool = toolOf(peer);
+    if (tool && !(await installed(tool.command))) {
+      missing.set(tool.command, {
+        tool: tool.command,
+        reason: `not installed (Debian package: ${tool.debianPackage})`,
+      });
+      continue;
+    }
+    measurements.push(...measurementsOf(peer, settings.budget));
+  }
+  return { measurements, missing: [...missing.values()] };
+}

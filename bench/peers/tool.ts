@@ -1,0 +1,92 @@
+// Running the C tools we compare with: is one installed, a free port for it, its server and client.
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** A peer tool and the Debian package that provides it. */
+export interface ToolInfo {
+  command: string;
+  debianPackage: string;
+}
+
+/** Whether `command` can be run at all (any exit status counts: only a missing program does not). */
+export async function installed(command: string): Promise<boolean> {
+  try {
+    await execFileAsync(command, ['--help'], { timeout: 10_000 });
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code !== 'ENOENT';
+  }
+}
+
+/** A TCP port nobody listens on right now, for a tool's side channel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a socket listens on TCP `port`: /proc/net/tcp* list listening sockets (state 0A) by hex port. */
+function listening(port: number): boolean {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return ['/proc/net/tcp', '/proc/net/tcp6'].some((table) => {
+    try {
+      return readFileSync(table, 'utf8')
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .some((fields) => fields[1]?.endsWith(suffix) && fields[3] === '0A');
+    } catch {
+      return false;
+    }
+  });
+}
+
+export interface ToolRun {
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts a tool's server, waits until it listens on `port`, runs its client to the end and returns the
+ * client's output; the server is killed whatever happens. Both time out after `timeoutMs`.
+ */
+export async function runServerAndClient(
+  command: string,
+  port: number,
+  server: ToolRun,
+  client: ToolRun,
+  timeoutMs: number,
+): Promise<string> {
+  const child = spawn(command, server.args, { stdio: 'ignore', env: { ...process.env, ...server.env } });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (!listening(port)) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`${command} ${server.args.join(' ')}: the server did not start listening`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const { stdout } = await execFileAsync(command, client.args, {
+      env: { ...process.env, ...client.env },
+      timeout: Math.max(1000, deadline - Date.now()),
+    });
+    return stdout;
+  } finally {
+    child.kill();
+    await exited;
+  }
+}
+
+/** Operations for a C bandwidth tool to run about `seconds` at a few GB/s: fixed counts are all they take. */
+export function bandwidthIterations(size: number, seconds: number): number {
+  return Math.min(100_000, Math.max(10, Math.round((seconds * 2e9) / size)));
+}

@@ -1,0 +1,95 @@
+// What a run measures: for each pattern and size, each contender once per round.
+import type { Budget, RoundResult } from './budget.js';
+import type { FabricTarget } from './fabric-target.js';
+import { type BandwidthPattern, bandwidth } from './patterns/bandwidth.js';
+import { messageLatency } from './patterns/latency.js';
+import { registration } from './patterns/registration.js';
+import { tensorRoundTrip } from './patterns/tensor.js';
+import type { Pattern, Series } from './results.js';
+
+/** The patterns our transports run (peers also run 'stream'). */
+export type OurPattern = Exclude<Pattern, 'stream'>;
+export const OUR_PATTERNS: readonly OurPattern[] = [
+  'latency',
+  'write',
+  'read',
+  'messages',
+  'registration',
+  'tensor',
+];
+
+const KiB = 1 << 10;
+const MiB = 1 << 20;
+export const DEFAULT_SIZES: Record<OurPattern, number[]> = {
+  latency: [8, 64, 512, 4 * KiB, 64 * KiB],
+  write: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
+  read: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
+  messages: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
+  registration: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
+  tensor: [MiB, 16 * MiB, 256 * MiB],
+};
+
+export interface Measurement {
+  /** Which series the figures go to (a transport of ours, or a peer tool). */
+  series: Omit<Series, 'points'>;
+  size: number;
+  /** Runs one round. */
+  measure: () => Promise<RoundResult>;
+}
+
+export interface MeasureSettings {
+  patterns: readonly OurPattern[];
+  /** Overrides every pattern's default sizes. */
+  sizes?: readonly number[];
+  budget: Budget;
+  inFlight: number;
+}
+
+export function sizesOf(pattern: OurPattern, settings: MeasureSettings): readonly number[] {
+  return settings.sizes ?? DEFAULT_SIZES[pattern];
+}
+
+function measureOnce(pattern: OurPattern, target: FabricTarget, size: number, settings: MeasureSettings) {
+  switch (pattern) {
+    case 'latency':
+      return () => messageLatency(target, size, settings.budget);
+    case 'registration':
+      return () => registration(target, size, settings.budget);
+    case 'tensor':
+      return () => tensorRoundTrip(target, size, settings.budget);
+    default:
+      return () => bandwidth(pattern as BandwidthPattern, target, size, settings.budget, settings.inFlight);
+  }
+}
+
+/** Every measurement of one of our transports, named `name`, against the bench server at `target`. */
+export function ourMeasurements(
+  name: string,
+  target: FabricTarget,
+  settings: MeasureSettings,
+): Measurement[] {
+  return settings.patterns.flatMap((pattern) =>
+    sizesOf(pattern, settings).map((size) => ({
+      series: { name, role: 'ours' as const, pattern, fabric: name },
+      size,
+      measure: measureOnce(pattern, target, size, settings),
+    })),
+  );
+}
+
+const ORDER: readonly Pattern[] = [
+  'latency',
+  'write',
+  'read',
+  'messages',
+  'stream',
+  'registration',
+  'tensor',
+];
+
+/** Measurements in the order a round runs them: by pattern, then size, the contenders side by side. */
+export function interleaved(measurements: Measurement[]): Measurement[] {
+  return [...measurements].sort(
+    (a, b) => ORDER.indexOf(a.series.pattern) - ORDER.indexOf(b.series.pattern) || a.size - b.size,
+  );
+}

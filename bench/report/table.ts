@@ -1,0 +1,66 @@
+// The run as markdown tables, one per pattern: our transports, the peers beside them, and the ratios.
+import type { BenchResults, Pattern, Series } from '../results.js';
+import { UNITS } from '../results.js';
+import { figure, formatSize } from '../statistics.js';
+
+const ORDER: readonly Pattern[] = [
+  'latency',
+  'write',
+  'read',
+  'messages',
+  'registration',
+  'tensor',
+  'stream',
+];
+const STREAM_COMPARED: readonly Pattern[] = ['write', 'read', 'messages'];
+
+function cell(series: Series, size: number): string {
+  const point = series.points.find((p) => p.size === size);
+  if (!point) return '–';
+  return point.p99 === undefined ? figure(point.median) : `${figure(point.median)} (${figure(point.p99)})`;
+}
+
+function ratio(ours: Series, peer: Series, size: number): string {
+  const a = ours.points.find((p) => p.size === size)?.median;
+  const b = peer.points.find((p) => p.size === size)?.median;
+  return a === undefined || b === undefined || b === 0 ? '–' : (a / b).toFixed(2);
+}
+
+function table(pattern: Pattern, all: Series[]): string {
+  const ours = all.filter((s) => s.role === 'ours' && s.pattern === pattern);
+  const peers = all.filter(
+    (s) =>
+      s.role === 'peer' &&
+      (s.pattern === pattern ||
+        (s.pattern === 'stream' && STREAM_COMPARED.includes(pattern) && ours.length > 0)),
+  );
+  const pairs = ours.flatMap((o) => peers.filter((p) => p.fabric === o.fabric).map((p) => [o, p] as const));
+  const columns = [...ours, ...peers];
+  const sizes = [...new Set(columns.flatMap((s) => s.points.map((p) => p.size)))].sort((a, b) => a - b);
+  const { unit, lowerIsBetter, label } = UNITS[pattern];
+  const lines = [
+    `${pattern}: ${label}, ${unit} (${lowerIsBetter ? 'lower' : 'higher'} is better)`,
+    '',
+    `| size | ${[...columns.map((s) => s.name), ...pairs.map(([o, p]) => `${o.name} / ${p.name}`)].join(' | ')} |`,
+    `|---:|${[...columns, ...pairs].map(() => '---:').join('|')}|`,
+    ...sizes.map(
+      (size) =>
+        `| ${formatSize(size)} | ${[...columns.map((s) => cell(s, size)), ...pairs.map(([o, p]) => ratio(o, p, size))].join(' | ')} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+/** Every pattern's table, then the peers that did not run and why. */
+export function formatTables(results: BenchResults): string {
+  const patterns = ORDER.filter((pattern) =>
+    results.series.some((s) => s.pattern === pattern && (s.role === 'ours' || pattern !== 'stream')),
+  );
+  const onlyStream = patterns.length === 0 && results.series.length > 0;
+  const sections = (onlyStream ? ['stream' as const] : patterns).map((pattern) =>
+    table(pattern, results.series),
+  );
+  const missing = results.missing.map((m) => `- ${m.tool}: ${m.reason}`);
+  if (missing.length > 0) sections.push(['peers not measured:', ...missing].join('\n'));
+  return `${sections.join('\n\n')}\n`;
+}

@@ -1,0 +1,76 @@
+// What one benchmark run produced: the JSON results file is exactly this object.
+
+/** What is measured. Peers measure 'stream' (one byte stream), compared with write, read and messages. */
+export type Pattern = 'latency' | 'write' | 'read' | 'messages' | 'registration' | 'tensor' | 'stream';
+
+/** The unit of each pattern's figure, and whether lower is better. */
+export const UNITS: Record<Pattern, { unit: string; lowerIsBetter: boolean; label: string }> = {
+  latency: { unit: 'µs', lowerIsBetter: true, label: 'message ping-pong round trip, p50 (p99)' },
+  write: { unit: 'GB/s', lowerIsBetter: false, label: 'one-sided write bandwidth' },
+  read: { unit: 'GB/s', lowerIsBetter: false, label: 'one-sided read bandwidth' },
+  messages: { unit: 'GB/s', lowerIsBetter: false, label: 'message bandwidth' },
+  stream: { unit: 'GB/s', lowerIsBetter: false, label: 'byte stream bandwidth' },
+  registration: { unit: 'µs', lowerIsBetter: true, label: 'register + deregister' },
+  tensor: { unit: 'ms', lowerIsBetter: true, label: 'tensor round trip (read in, write back)' },
+};
+
+/** One line of figures: a transport of ours or a peer tool, one pattern, every size it ran at. */
+export interface Series {
+  /** Shown in tables and the chart legend, e.g. 'tcp', 'roce', 'iperf3', 'ib_write_bw (rxe0)'. */
+  name: string;
+  /** 'ours' for fabric-transport's transports; 'peer' for the tools we compare with. */
+  role: 'ours' | 'peer';
+  pattern: Pattern;
+  /** The transport a peer stands beside ('tcp' for node:net, iperf3, UCX; 'roce'/'ib' for perftest). */
+  fabric: string;
+  points: Point[];
+}
+
+export interface Point {
+  /** Bytes per operation (message, write, read, tensor, registered region). */
+  size: number;
+  /** The figure of each round, in the pattern's unit (p50 for latencies). */
+  rounds: number[];
+  /** The median of the rounds: the reported figure. */
+  median: number;
+  /** For latencies: the median of the rounds' 99th percentiles, where the tool reports it. */
+  p99?: number;
+  /** Operations timed, all rounds together. */
+  operations: number;
+}
+
+/** A peer tool that was not run, and why. */
+export interface MissingPeer {
+  tool: string;
+  reason: string;
+}
+
+export interface BenchResults {
+  tool: 'fabric-transport bench';
+  version: string;
+  startedAt: string;
+  seconds: number;
+  machine: {
+    hostname: string;
+    os: string;
+    kernel: string;
+    cpus: number;
+    cpuModel: string;
+    memoryBytes: number;
+  };
+  node: string;
+  settings: {
+    transports: string[];
+    patterns: Pattern[];
+    rounds: number;
+    inFlight: number;
+    duration?: number;
+    iterations?: number;
+  };
+  /** Every transport with available/unavailable and why (as `fabric-transport info`). */
+  transports: { kind: string; available: boolean; reason?: string }[];
+  /** Where each transport ran: the address both processes used, and the device for RDMA. */
+  endpoints: { transport: string; host: string; device?: string; gidIndex?: number }[];
+  series: Series[];
+  missing: MissingPeer[];
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { cpus, hostname, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { transports } from '../src/index.js';
+import type { BenchEndpoint } from './endpoints.js';
+import type { MeasureSettings } from './plan.js';
+import type { BenchResults, MissingPeer, Series } from './results.js';
+
+function machine(): BenchResults['machine'] {
+  const cores = cpus();
+  return {
+    hostname: hostname(),
+    os: type(),
+    kernel: release(),
+    cpus: cores.length,
+    cpuModel: cores[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
+  };
+}
+
+function packageVersion(): string {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+}
+
+/** The results file of a run that began at `started`: this machine, the settings and every figure. */
+export function assembleResults(
+  started: Date,
+  settings: MeasureSettings & { rounds: number },
+  endpoints: BenchEndpoint[],
+  series: Series[],
+  missing: MissingPeer[],
+): BenchResults {
+  return {
+    tool: 'fabric-transport bench',
+    version: packageVersion(),
+    startedAt: started.toISOString(),
+    seconds: Math.round((Date.now() - started.getTime()) / 1000),
+    machine: machine(),
+    node: process.version,
+    settings: {
+      transports: endpoints.map((e) => e.transport),
+      patterns: [...settings.patterns],
+      rounds: settings.rounds,
+      inFlight: settings.inFlight,
+      ...(settings.budget.iterations === undefined
+        ? { duration: settings.budget.seconds }
+        : { iterations: settings.budget.iterations }),
+    },
+    transports: transports().map(({ kind, available, reason }) => ({
+      kind,
+      available,
+      ...(reason ? { reason } : {}),
+    })),
+    endpoints,
+    series,
+    missing,
+  };
+}

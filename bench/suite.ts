@@ -1,0 +1,87 @@
+// `fabric-transport bench`: every transport available here and its peers, client and server in separate
+// processes, on one host (loopback for TCP, the device's own address for RDMA).
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { type TransportKind, transports } from '../src/index.js';
+import { type BenchEndpoint, benchEndpoint } from './endpoints.js';
+import { peerMeasurements } from './peer-measurements.js';
+import { interleaved, type MeasureSettings, ourMeasurements, sizesOf } from './plan.js';
+import type { BenchResults, MissingPeer } from './results.js';
+import { type Progress, runRounds } from './rounds.js';
+import { assembleResults } from './run-results.js';
+import type { ServerPorts } from './server-process.js';
+import { BENCH_MAX_MESSAGE } from './service.js';
+
+export interface SuiteOptions extends MeasureSettings {
+  /** Our transports to measure; default: every one available here. */
+  transports?: readonly TransportKind[];
+  rounds: number;
+  /** The address every transport is measured on, instead of loopback / the RDMA device's own. */
+  host?: string;
+  /** Whether to run the peers (raw node:net, iperf3, ucx_perftest, perftest). */
+  peers: boolean;
+  progress: Progress;
+}
+
+/** Forks the bench server process with `args` and waits for its ports. */
+async function startServer(args: string[], children: ChildProcess[]): Promise<ServerPorts> {
+  const child = fork(join(__dirname, 'server-process.js'), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', (ports) => resolve(ports as ServerPorts));
+    child.once('exit', (code) =>
+      reject(new Error(`the bench server (${args.join(' ')}) exited with ${code}`)),
+    );
+  });
+}
+
+export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
+  const started = new Date();
+  const available = transports();
+  const endpoints: BenchEndpoint[] = [];
+  // A transport asked for that cannot be measured is an error; one merely available is skipped, with why.
+  const unmeasured: MissingPeer[] = [];
+  for (const info of available) {
+    const asked = options.transports?.includes(info.kind);
+    if (options.transports ? !asked : !info.available) continue;
+    try {
+      endpoints.push(benchEndpoint(info, options.host));
+    } catch (error) {
+      if (asked) throw error;
+      unmeasured.push({ tool: `fabric-transport ${info.kind}`, reason: (error as Error).message });
+    }
+  }
+  const maxMessageSize = Math.max(
+    BENCH_MAX_MESSAGE,
+    ...(['latency', 'messages'] as const)
+      .filter((p) => options.patterns.includes(p))
+      .flatMap((p) => sizesOf(p, options)),
+  );
+  const children: ChildProcess[] = [];
+  try {
+    const measurements = [];
+    for (const endpoint of endpoints) {
+      const { port } = await startServer(
+        ['fabric', endpoint.host, endpoint.transport, String(maxMessageSize)],
+        children,
+      );
+      const target = { host: endpoint.host, port, transport: endpoint.transport, maxMessageSize };
+      measurements.push(...ourMeasurements(endpoint.transport, target, options));
+    }
+    let missing = unmeasured;
+    if (options.peers) {
+      const tcpHost = endpoints.find((e) => e.transport === 'tcp')?.host ?? '127.0.0.1';
+      const { port, sinkPort } = await startServer(['node-net', tcpHost], children);
+      const nodeNet = { host: tcpHost, echoPort: port, sinkPort: sinkPort as number };
+      const peers = await peerMeasurements(endpoints, nodeNet, options);
+      measurements.push(...peers.measurements);
+      missing = [...missing, ...peers.missing];
+    }
+    const run = await runRounds(interleaved(measurements), options.rounds, options.progress);
+    return assembleResults(started, options, endpoints, run.series, [...missing, ...run.missing]);
+  } finally {
+    for (const child of children) child.kill();
+  }
+}

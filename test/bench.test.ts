@@ -1,0 +1,196 @@
+// `fabric-transport bench` and `pingpong` as a user runs them: output shape and files, never timings.
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchResults } from '../bench/results.js';
+import { connect } from '../src/index.js';
+import {
+  fabricTransport,
+  fabricTransportWith,
+  startFabricTransport,
+  stopFabricTransport,
+} from './fixtures/cli.js';
+
+const QUICK = ['--iterations', '5', '--quiet'];
+
+describe('fabric-transport bench', function () {
+  this.timeout(120_000);
+  let out: string;
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'fabric-bench-'));
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures every pattern asked for over TCP and writes the JSON, the chart and the table', () => {
+    const patterns = ['latency', 'write', 'read', 'messages', 'registration', 'tensor'];
+    const { status, stdout, stderr } = fabricTransportWith(
+      {},
+      60_000,
+      'bench',
+      '--transport',
+      'tcp',
+      '--no-peers',
+      '--pattern',
+      patterns.join(','),
+      '--sizes',
+      '8,64K',
+      '--rounds',
+      '2',
+      '--json',
+      '--out',
+      out,
+      ...QUICK,
+    );
+    assert.equal(status, 0, stderr);
+    const results = JSON.parse(stdout) as BenchResults;
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')), results);
+    assert.equal(results.node, process.version);
+    assert.ok(results.machine.cpus > 0 && results.machine.memoryBytes > 0);
+    assert.deepEqual(results.settings.transports, ['tcp']);
+    assert.deepEqual(
+      results.series.map((s) => [s.name, s.role, s.pattern]),
+      patterns.map((pattern) => ['tcp', 'ours', pattern]),
+    );
+    for (const series of results.series) {
+      assert.deepEqual(
+        series.points.map((p) => p.size),
+        [8, 65536],
+      );
+      for (const point of series.points) {
+        assert.equal(point.rounds.length, 2);
+        assert.ok(point.median > 0 && point.operations >= 10, JSON.stringify(point));
+      }
+    }
+    assert.ok(results.series[0]?.points.every((p) => p.p99 !== undefined && p.p99 >= p.median));
+    const svg = readFileSync(join(out, 'chart.svg'), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, />tcp</);
+    assert.match(readFileSync(join(out, 'table.md'), 'utf8'), /^latency: .*\n\n\| size \| tcp \|/);
+  });
+
+  it('shows the peers beside TCP with ratios, and names the package of each missing tool', () => {
+    // A PATH with node alone on it: iperf3 and ucx_perftest cannot be found.
+    const bin = join(out, 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const { status, stdout, stderr } = fabricTransportWith(
+      { PATH: bin },
+      60_000,
+      'bench',
+      '--pattern',
+      'latency,write',
+      '--sizes',
+      '4K',
+      '--rounds',
+      '1',
+      '--out',
+      out,
+      ...QUICK,
+    );
+    assert.equal(status, 0, stderr);
+    assert.match(
+      stdout,
+      /\| size \| tcp \| node:net \| tcp \/ node:net \|\n\|---:\|---:\|---:\|---:\|\n\| 4 KiB \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \| [\d.]+ \|/,
+    );
+    assert.match(stdout, /\| size \| tcp \| node:net stream \| tcp \/ node:net stream \|/);
+    assert.match(stdout, /iperf3: not installed \(Debian package: iperf3\)/);
+    assert.match(stdout, /ucx_perftest: not installed \(Debian package: ucx-utils\)/);
+    assert.ok(existsSync(join(out, 'chart.svg')));
+  });
+
+  it('refuses bad usage with exit code 2, and a transport it cannot measure with 1 and the reason', () => {
+    for (const args of [
+      ['--pattern', 'latency,bogus'],
+      ['--sizes', '0'],
+      ['--sizes', '12Q'],
+      ['--iterations', '0'],
+      ['--duration', 'soon'],
+      ['--transport', 'carrier-pigeon'],
+      ['--rounds'],
+    ]) {
+      const { status, stderr } = fabricTransport('bench', ...args);
+      assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, /^fabric-transport: .*\n\nusage: fabric-transport bench/);
+    }
+    const { status, stderr } = fabricTransportWith(
+      { FABRIC_DEVICE: 'no_such_device' },
+      20_000,
+      'bench',
+      '--transport',
+      'roce',
+      ...QUICK,
+    );
+    assert.equal(status, 1, stderr);
+    assert.match(stderr, /^fabric-transport: ENODEV: roce is unavailable here: .+/);
+  });
+});
+
+describe('fabric-transport pingpong', function () {
+  this.timeout(60_000);
+
+  it('measures latency and write bandwidth against a server in another process, which keeps serving', async () => {
+    const { child, match } = await startFabricTransport(
+      /listening on 127\.0\.0\.1:(\d+)/,
+      'pingpong',
+      '--listen',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    );
+    try {
+      const port = match[1] as string;
+      // A client that does not speak the bench protocol is dropped; the server carries on.
+      const stranger = await connect({ host: '127.0.0.1', port: Number(port) });
+      await stranger.send(new TextEncoder().encode('{"mode":"teleport"}'));
+      await assert.rejects(stranger.receive(), { name: 'FabricError' });
+      await stranger.close();
+      for (let run = 0; run < 2; run++) {
+        const { status, stdout, stderr } = fabricTransportWith(
+          {},
+          30_000,
+          'pingpong',
+          '--connect',
+          `127.0.0.1:${port}`,
+          '--sizes',
+          '8,1M',
+          '--json',
+          ...QUICK,
+        );
+        assert.equal(status, 0, stderr);
+        const results = JSON.parse(stdout) as BenchResults;
+        assert.deepEqual(
+          results.series.map((s) => [s.name, s.pattern, s.points.map((p) => p.size)]),
+          [
+            ['tcp', 'latency', [8, 1 << 20]],
+            ['tcp', 'write', [8, 1 << 20]],
+          ],
+        );
+      }
+    } finally {
+      assert.equal(await stopFabricTransport(child), 0);
+    }
+  });
+
+  it('says plainly when nothing listens, and refuses bad usage with exit code 2', () => {
+    const refused = fabricTransport('pingpong', '--connect', '127.0.0.1:1', ...QUICK);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /^fabric-transport: ECONNREFUSED: /);
+    for (const args of [
+      [],
+      ['--listen', '--connect', 'x'],
+      ['--connect', 'host:99999'],
+      ['--listen', '--transport', 'tcp,roce'],
+    ]) {
+      const { status, stderr } = fabricTransport('pingpong', ...args);
+      assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, /usage: fabric-transport pingpong/);
+    }
+    for (const command of ['bench', 'pingpong', 'info']) {
+      const { status, stdout } = fabricTransport(command, '--help');
+      assert.equal(status, 0);
+      assert.match(stdout, new RegExp(`^usage: fabric-transport ${command}`));
+    }
+  });
+});
