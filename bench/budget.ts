@@ -5,6 +5,11 @@ export interface Budget {
   seconds: number;
   /** Exactly this many timed operations. */
   iterations?: number;
+  /**
+   * Seconds one operation of ours took at this size, just before: C tools run a fixed number of operations,
+   * and this sizes that number so that they run about `seconds` too.
+   */
+  pace?: number;
 }
 
 /** Even a slow operation (a 256 MiB tensor) is timed this many times per round. */

@@ -30,7 +30,7 @@ function measurementsOf(peer: Peer, budget: Budget): Measurement[] {
   return peer.sizes.map((size) => ({
     series: { name: peer.name, role: 'peer', pattern: peer.pattern, fabric: peer.fabric },
     size,
-    measure: () => peer.measure(size, budget),
+    measure: (pace) => peer.measure(size, pace === undefined ? budget : { ...budget, pace }),
   }));
 }
 

@@ -33,8 +33,8 @@ export interface Measurement {
   /** Which series the figures go to (a transport of ours, or a peer tool). */
   series: Omit<Series, 'points'>;
   size: number;
-  /** Runs one round. */
-  measure: () => Promise<RoundResult>;
+  /** Runs one round; `pace` is what a peer's Budget.pace takes. */
+  measure: (pace?: number) => Promise<RoundResult>;
 }
 
 export interface MeasureSettings {

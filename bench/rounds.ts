@@ -1,13 +1,25 @@
 // Runs the planned measurements round after round and gathers their figures into series.
 import type { RoundResult } from './budget.js';
 import type { Measurement } from './plan.js';
-import type { MissingPeer, Series } from './results.js';
+import { type MissingPeer, type Pattern, type Series, UNITS } from './results.js';
 import { formatSize, median } from './statistics.js';
 
 export type Progress = (done: number, total: number, label: string) => void;
 
 function key(series: Measurement['series']): string {
   return `${series.pattern}\u0000${series.name}`;
+}
+
+/** Latencies pace latency peers; any bandwidth of ours paces the bandwidth peers of the same size. */
+function paceKey(pattern: Pattern, size: number): string {
+  return `${pattern === 'latency' ? 'latency' : 'bandwidth'} ${size}`;
+}
+
+/** Seconds per operation of a result of ours. */
+function secondsPerOperation(pattern: Pattern, size: number, result: RoundResult): number {
+  const { unit } = UNITS[pattern];
+  if (unit === 'GB/s') return size / (result.value * 1e9);
+  return unit === 'ms' ? result.value / 1e3 : result.value / 1e6;
 }
 
 /**
@@ -21,6 +33,7 @@ export async function runRounds(
 ): Promise<{ series: Series[]; missing: MissingPeer[] }> {
   const figures = new Map<string, Map<number, RoundResult[]>>();
   const failed = new Map<string, MissingPeer>();
+  const paces = new Map<string, number>();
   const total = measurements.length * rounds;
   let done = 0;
   for (let round = 1; round <= rounds; round++) {
@@ -33,13 +46,15 @@ export async function runRounds(
       if (failed.has(key(series))) continue;
       let result: RoundResult;
       try {
-        result = await measure();
+        result = await measure(paces.get(paceKey(series.pattern, size)));
       } catch (error) {
         if (series.role === 'ours') throw error;
         const reason = error instanceof Error ? error.message : String(error);
         failed.set(key(series), { tool: series.name, reason: `failed: ${reason.split('\n')[0]}` });
         continue;
       }
+      if (series.role === 'ours')
+        paces.set(paceKey(series.pattern, size), secondsPerOperation(series.pattern, size, result));
       const bySize = figures.get(key(series)) ?? new Map<number, RoundResult[]>();
       figures.set(key(series), bySize);
       bySize.set(size, [...(bySize.get(size) ?? []), result]);

@@ -111,11 +111,29 @@ describe('the npm package', function () {
     }
   });
 
-  it('installs the fabric-transport command', () => {
-    const report = JSON.parse(
-      run(join(consumer, 'node_modules', '.bin', 'fabric-transport'), ['info', '--json'], consumer),
-    );
+  it('installs the fabric-transport command, with its benchmark suite', () => {
+    const command = join(consumer, 'node_modules', '.bin', 'fabric-transport');
+    const report = JSON.parse(run(command, ['info', '--json'], consumer));
     assert.equal(report.transports[0].kind, 'tcp');
+    const bench = [
+      'bench',
+      '--pattern',
+      'latency,tensor',
+      '--sizes',
+      '64K',
+      '--iterations',
+      '3',
+      '--rounds',
+      '1',
+    ];
+    const results = JSON.parse(run(command, [...bench, '--no-peers', '--quiet', '--json'], consumer));
+    assert.deepEqual(
+      results.series
+        .map((series: { name: string; pattern: string }) => `${series.name} ${series.pattern}`)
+        .sort(),
+      results.settings.transports.flatMap((kind: string) => [`${kind} latency`, `${kind} tensor`]).sort(),
+    );
+    assert.ok(existsSync(join(consumer, 'bench-results', 'chart.svg')));
   });
 
   it('shares one module instance between import and require', () => {

@@ -9,7 +9,12 @@ import { errorCodeFromWire } from '../src/errors.js';
 import { connect, type Listener, listen, register, transports } from '../src/index.js';
 import { type NativeAddon, type NativeMemoryRegion, nativeAddon } from '../src/native.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
-import { fabricTransport } from './fixtures/cli.js';
+import {
+  fabricTransport,
+  fabricTransportWith,
+  startFabricTransport,
+  stopFabricTransport,
+} from './fixtures/cli.js';
 import { type Events, events } from './fixtures/native-events.js';
 import { rejectsWith, within } from './helpers.js';
 
@@ -125,6 +130,66 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     assert.equal(report.peer.transport, 'roce');
     assert.equal(report.peer.device, DEVICE);
     assert.match(fabricTransport('info').stdout, new RegExp(`${DEVICE} port 1: ACTIVE, Ethernet`));
+  });
+
+  it('benchmarks RoCE on the device address beside TCP, and pingpongs over it between two processes', async () => {
+    const quick = ['--iterations', '3', '--rounds', '1', '--quiet', '--json'];
+    const bench = fabricTransportWith(
+      {},
+      120_000,
+      'bench',
+      '--pattern',
+      'latency,read',
+      '--sizes',
+      '64K',
+      '--no-peers',
+      ...quick,
+    );
+    assert.equal(bench.status, 0, bench.stderr);
+    const results = JSON.parse(bench.stdout);
+    assert.deepEqual(
+      results.endpoints.find((e: { transport: string }) => e.transport === 'roce'),
+      {
+        transport: 'roce',
+        host: HOST,
+        device: DEVICE,
+        gidIndex: results.endpoints.find((e: { transport: string }) => e.transport === 'roce').gidIndex,
+      },
+    );
+    assert.deepEqual(
+      results.series.map((s: { name: string; pattern: string }) => `${s.name} ${s.pattern}`).sort(),
+      ['roce latency', 'roce read', 'tcp latency', 'tcp read'],
+    );
+    const { child, match } = await startFabricTransport(
+      /listening on [\d.]+:(\d+)/,
+      'pingpong',
+      '--listen',
+      '--host',
+      HOST as string,
+      '--port',
+      '0',
+    );
+    try {
+      const pingpong = fabricTransportWith(
+        {},
+        120_000,
+        'pingpong',
+        '--connect',
+        `${HOST}:${match[1]}`,
+        '--transport',
+        'roce',
+        ...quick,
+      );
+      assert.equal(pingpong.status, 0, pingpong.stderr);
+      assert.deepEqual(
+        JSON.parse(pingpong.stdout).series.map(
+          (s: { name: string; pattern: string }) => `${s.name} ${s.pattern}`,
+        ),
+        ['roce latency', 'roce write'],
+      );
+    } finally {
+      assert.equal(await stopFabricTransport(child), 0);
+    }
   });
 
   it('lets the process start child processes while regions are registered and in use', async () => {

@@ -1,6 +1,6 @@
 // perftest (linux-rdma/perftest), the reference C tools for RDMA, on the same device as our transport.
 import type { Budget, RoundResult } from '../budget.js';
-import { bandwidthIterations, freePort, runServerAndClient, type ToolInfo } from './tool.js';
+import { freePort, runServerAndClient, type ToolInfo, toolIterations } from './tool.js';
 
 export const PERFTEST: ToolInfo = { command: 'ib_send_lat', debianPackage: 'perftest' };
 
@@ -40,7 +40,7 @@ export async function sendLatency(
   size: number,
   budget: Budget,
 ): Promise<RoundResult> {
-  const iterations = budget.iterations ?? 1000;
+  const iterations = toolIterations(budget, 20);
   // bytes, iterations, t_min, t_max, t_typical, t_avg, t_stdev, 99%, 99.9%
   const row = await perftest('ib_send_lat', endpoint, ['-s', String(size), '-n', String(iterations)]);
   return { value: 2 * (row[4] as number), p99: 2 * (row[7] as number), operations: iterations };
@@ -53,7 +53,7 @@ export async function oneSidedBandwidth(
   size: number,
   budget: Budget,
 ): Promise<RoundResult> {
-  const iterations = budget.iterations ?? bandwidthIterations(size, budget.seconds);
+  const iterations = toolIterations(budget, 10);
   // bytes, iterations, BW peak, BW average, MsgRate
   const row = await perftest(tool, endpoint, [
     '-s',

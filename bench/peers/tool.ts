@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
+import type { Budget } from '../budget.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -86,7 +87,9 @@ export async function runServerAndClient(
   }
 }
 
-/** Operations for a C bandwidth tool to run about `seconds` at a few GB/s: fixed counts are all they take. */
-export function bandwidthIterations(size: number, seconds: number): number {
-  return Math.min(100_000, Math.max(10, Math.round((seconds * 2e9) / size)));
+/** How many operations a C tool runs: --iterations, else enough to last about the budget at `pace`. */
+export function toolIterations(budget: Budget, minimum: number): number {
+  if (budget.iterations !== undefined) return budget.iterations;
+  const pace = budget.pace ?? 1e-4;
+  return Math.min(100_000, Math.max(minimum, Math.ceil(budget.seconds / pace)));
 }

@@ -1,5 +1,5 @@
 import type { Budget, RoundResult } from '../budget.js';
-import { bandwidthIterations, freePort, runServerAndClient, type ToolInfo } from './tool.js';
+import { freePort, runServerAndClient, type ToolInfo, toolIterations } from './tool.js';
 
 export const UCX_PERFTEST: ToolInfo = { command: 'ucx_perftest', debianPackage: 'ucx-utils' };
 
@@ -47,14 +47,14 @@ async function ucxPerftest(host: string, test: string, size: number, iterations:
 
 /** tag_lat: the round trip in µs (ucx_perftest prints half of it, its median as p50). */
 export async function ucxTagLatency(host: string, size: number, budget: Budget): Promise<RoundResult> {
-  const iterations = budget.iterations ?? 10_000;
+  const iterations = toolIterations(budget, 20);
   const [, halfP50] = await ucxPerftest(host, 'tag_lat', size, iterations);
   return { value: 2 * (halfP50 as number), operations: iterations };
 }
 
 /** tag_bw: GB/s (ucx_perftest prints MB/s of 2²⁰ bytes). */
 export async function ucxTagBandwidth(host: string, size: number, budget: Budget): Promise<RoundResult> {
-  const iterations = budget.iterations ?? bandwidthIterations(size, budget.seconds);
+  const iterations = toolIterations(budget, 10);
   const row = await ucxPerftest(host, 'tag_bw', size, iterations);
   return { value: ((row[5] as number) * 2 ** 20) / 1e9, operations: iterations };
 }
