@@ -77,6 +77,7 @@ export function ourMeasurements(
   );
 }
 
+/** Patterns in the order a round runs them; the bandwidth ones share a group, so that they go size by size. */
 const ORDER: readonly Pattern[] = [
   'latency',
   'write',
@@ -86,10 +87,21 @@ const ORDER: readonly Pattern[] = [
   'registration',
   'tensor',
 ];
+const BANDWIDTH: readonly Pattern[] = ['write', 'read', 'messages', 'stream'];
 
-/** Measurements in the order a round runs them: by pattern, then size, the contenders side by side. */
+function group(pattern: Pattern): number {
+  return BANDWIDTH.includes(pattern) ? ORDER.indexOf('write') : ORDER.indexOf(pattern);
+}
+
+/**
+ * Measurements in the order a round runs them: latency, then the bandwidths size by size, then registration
+ * and tensor; at each size every contender back to back, ours before the peers they pace.
+ */
 export function interleaved(measurements: Measurement[]): Measurement[] {
   return [...measurements].sort(
-    (a, b) => ORDER.indexOf(a.series.pattern) - ORDER.indexOf(b.series.pattern) || a.size - b.size,
+    (a, b) =>
+      group(a.series.pattern) - group(b.series.pattern) ||
+      a.size - b.size ||
+      ORDER.indexOf(a.series.pattern) - ORDER.indexOf(b.series.pattern),
   );
 }

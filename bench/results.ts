@@ -5,7 +5,7 @@ export type Pattern = 'latency' | 'write' | 'read' | 'messages' | 'registration'
 
 /** The unit of each pattern's figure, and whether lower is better. */
 export const UNITS: Record<Pattern, { unit: string; lowerIsBetter: boolean; label: string }> = {
-  latency: { unit: 'µs', lowerIsBetter: true, label: 'message ping-pong round trip, p50 (p99)' },
+  latency: { unit: 'µs', lowerIsBetter: true, label: 'message ping-pong round trip, p50' },
   write: { unit: 'GB/s', lowerIsBetter: false, label: 'one-sided write bandwidth' },
   read: { unit: 'GB/s', lowerIsBetter: false, label: 'one-sided read bandwidth' },
   messages: { unit: 'GB/s', lowerIsBetter: false, label: 'message bandwidth' },

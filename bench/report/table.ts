@@ -39,7 +39,7 @@ function table(pattern: Pattern, all: Series[]): string {
   const sizes = [...new Set(columns.flatMap((s) => s.points.map((p) => p.size)))].sort((a, b) => a - b);
   const { unit, lowerIsBetter, label } = UNITS[pattern];
   const lines = [
-    `${pattern}: ${label}, ${unit} (${lowerIsBetter ? 'lower' : 'higher'} is better)`,
+    `${pattern}: ${label}${ours.some((s) => s.points.some((p) => p.p99 !== undefined)) ? ' (p99)' : ''}, ${unit} (${lowerIsBetter ? 'lower' : 'higher'} is better)`,
     '',
     `| size | ${[...columns.map((s) => s.name), ...pairs.map(([o, p]) => `${o.name} / ${p.name}`)].join(' | ')} |`,
     `|---:|${[...columns, ...pairs].map(() => '---:').join('|')}|`,
