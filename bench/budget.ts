@@ -1,4 +1,5 @@
-// How long each measurement runs: a warm-up, then a duration or an exact number of operations.
+// How long each measurement runs: a warm-up, then a duration or an exact number of operations; deadlines.
+import { FabricError } from '../src/index.js';
 
 export interface Budget {
   /** Seconds of timed operations (at least MIN_OPERATIONS of them), unless `iterations` is set. */
@@ -62,4 +63,22 @@ export async function repeat(
   };
   await run(warmUp(budget));
   return run(budget);
+}
+
+/** How long one measurement may take before the run gives up on it (only a stuck peer takes that long). */
+export function deadlineMs(budget: Budget): number {
+  return 300_000 + 10_000 * budget.seconds;
+}
+
+/** `work`, or ETIMEDOUT after `ms`: a server that stops answering must not hang the run. */
+export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FabricError('ETIMEDOUT', `${what} took over ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -24,7 +24,8 @@ export function benchEndpoint(info: TransportInfo, host: string | undefined): Be
       // RoCE v2 first: the type RDMA-CM uses by default, and the one that routes.
       const gids = [...port.gids].sort((a, b) => Number(b.type === 'RoCE v2') - Number(a.type === 'RoCE v2'));
       for (const gid of gids) {
-        const address = gid.ipv4 ?? ipv4Of(gid.netdev);
+        // A RoCE GID carries its address; an InfiniBand port's address is its IPoIB interface's.
+        const address = info.kind === 'roce' ? gid.ipv4 : ipv4Of(gid.netdev);
         if (address === undefined || (host !== undefined && address !== host)) continue;
         return info.kind === 'roce'
           ? { transport: 'roce', host: address, device: device.name, gidIndex: gid.index }

@@ -7,7 +7,7 @@ import { oneSidedBandwidth, PERFTEST, type RdmaEndpoint, sendLatency } from './p
 import { installed, type ToolInfo } from './peers/tool.js';
 import { UCX_PERFTEST, ucxTagBandwidth, ucxTagLatency } from './peers/ucx-perftest.js';
 import { type Measurement, type MeasureSettings, type OurPattern, sizesOf } from './plan.js';
-import type { MissingPeer, Pattern } from './results.js';
+import { type MissingPeer, type Pattern, STREAM_COMPARED } from './results.js';
 
 /** Where the suite's own raw node:net echo and sink servers listen. */
 export interface NodeNetServers {
@@ -36,8 +36,9 @@ function measurementsOf(peer: Peer, budget: Budget): Measurement[] {
 
 /** The sizes of the byte-stream peers: every size of the bandwidth patterns that run. */
 function streamSizes(settings: MeasureSettings): number[] {
-  const bandwidth: OurPattern[] = ['write', 'read', 'messages'];
-  const sizes = settings.patterns.filter((p) => bandwidth.includes(p)).flatMap((p) => sizesOf(p, settings));
+  const sizes = settings.patterns
+    .filter((p) => STREAM_COMPARED.includes(p))
+    .flatMap((p) => sizesOf(p, settings));
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
@@ -79,7 +80,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       pattern: 'stream',
       fabric: 'tcp',
       sizes: stream,
-      measure: (size, budget) => ucxTagBandwidth(host, size, budget),
+      measure: (size, budget) => ucxTagBandwidth(host, size, budget, inFlight),
     },
   ];
 }
@@ -102,14 +103,14 @@ function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSett
       pattern: 'write',
       fabric,
       sizes: sizes('write'),
-      measure: (size, budget) => oneSidedBandwidth('ib_write_bw', endpoint, size, budget),
+      measure: (size, budget) => oneSidedBandwidth('ib_write_bw', endpoint, size, budget, settings.inFlight),
     },
     {
       name: on('ib_read_bw'),
       pattern: 'read',
       fabric,
       sizes: sizes('read'),
-      measure: (size, budget) => oneSidedBandwidth('ib_read_bw', endpoint, size, budget),
+      measure: (size, budget) => oneSidedBandwidth('ib_read_bw', endpoint, size, budget, settings.inFlight),
     },
   ];
 }
@@ -122,15 +123,18 @@ function toolOf(peer: Peer): ToolInfo | undefined {
   return undefined;
 }
 
-/** Measurements of every peer that applies to `endpoints` and is installed; the others, as missing. */
+/**
+ * Measurements of every peer that applies to `endpoints` and is installed; the others, as missing. `nodeNet`
+ * is where the raw node:net servers listen, needed when one of the endpoints is TCP.
+ */
 export async function peerMeasurements(
   endpoints: BenchEndpoint[],
-  nodeNet: NodeNetServers,
+  nodeNet: NodeNetServers | undefined,
   settings: MeasureSettings,
 ): Promise<{ measurements: Measurement[]; missing: MissingPeer[] }> {
   const peers = endpoints.flatMap((endpoint) =>
     endpoint.transport === 'tcp'
-      ? tcpPeers(endpoint.host, nodeNet, settings)
+      ? tcpPeers(endpoint.host, nodeNet as NodeNetServers, settings)
       : rdmaPeers({ ...endpoint, device: endpoint.device as string }, settings),
   );
   const measurements: Measurement[] = [];

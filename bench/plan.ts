@@ -5,7 +5,7 @@ import { type BandwidthPattern, bandwidth } from './patterns/bandwidth.js';
 import { messageLatency } from './patterns/latency.js';
 import { registration } from './patterns/registration.js';
 import { tensorRoundTrip } from './patterns/tensor.js';
-import type { Pattern, Series } from './results.js';
+import { PATTERN_ORDER, type Pattern, type Series, STREAM_COMPARED } from './results.js';
 
 /** The patterns our transports run (peers also run 'stream'). */
 export type OurPattern = Exclude<Pattern, 'stream'>;
@@ -77,20 +77,10 @@ export function ourMeasurements(
   );
 }
 
-/** Patterns in the order a round runs them; the bandwidth ones share a group, so that they go size by size. */
-const ORDER: readonly Pattern[] = [
-  'latency',
-  'write',
-  'read',
-  'messages',
-  'stream',
-  'registration',
-  'tensor',
-];
-const BANDWIDTH: readonly Pattern[] = ['write', 'read', 'messages', 'stream'];
-
 function group(pattern: Pattern): number {
-  return BANDWIDTH.includes(pattern) ? ORDER.indexOf('write') : ORDER.indexOf(pattern);
+  return STREAM_COMPARED.includes(pattern) || pattern === 'stream'
+    ? PATTERN_ORDER.indexOf('write')
+    : PATTERN_ORDER.indexOf(pattern);
 }
 
 /**
@@ -102,6 +92,6 @@ export function interleaved(measurements: Measurement[]): Measurement[] {
     (a, b) =>
       group(a.series.pattern) - group(b.series.pattern) ||
       a.size - b.size ||
-      ORDER.indexOf(a.series.pattern) - ORDER.indexOf(b.series.pattern),
+      PATTERN_ORDER.indexOf(a.series.pattern) - PATTERN_ORDER.indexOf(b.series.pattern),
   );
 }

@@ -3,6 +3,20 @@
 /** What is measured. Peers measure 'stream' (one byte stream), compared with write, read and messages. */
 export type Pattern = 'latency' | 'write' | 'read' | 'messages' | 'registration' | 'tensor' | 'stream';
 
+/** Patterns in the order runs, tables and charts take them. */
+export const PATTERN_ORDER: readonly Pattern[] = [
+  'latency',
+  'write',
+  'read',
+  'messages',
+  'stream',
+  'registration',
+  'tensor',
+];
+
+/** Our bandwidth patterns: the byte-stream peers are the reference for each of them. */
+export const STREAM_COMPARED: readonly Pattern[] = ['write', 'read', 'messages'];
+
 /** The unit of each pattern's figure, and whether lower is better. */
 export const UNITS: Record<Pattern, { unit: string; lowerIsBetter: boolean; label: string }> = {
   latency: { unit: 'µs', lowerIsBetter: true, label: 'message ping-pong round trip, p50' },
@@ -33,6 +47,9 @@ export interface Point {
   rounds: number[];
   /** The median of the rounds: the reported figure. */
   median: number;
+  /** The spread of the rounds: the lowest and the highest. */
+  min: number;
+  max: number;
   /** For latencies: the median of the rounds' 99th percentiles, where the tool reports it. */
   p99?: number;
   /** Operations timed, all rounds together. */
@@ -46,7 +63,7 @@ export interface MissingPeer {
 }
 
 export interface BenchResults {
-  tool: 'fabric-transport bench';
+  tool: 'fabric-transport bench' | 'fabric-transport pingpong';
   version: string;
   startedAt: string;
   seconds: number;
@@ -62,6 +79,9 @@ export interface BenchResults {
   settings: {
     transports: string[];
     patterns: Pattern[];
+    /** --sizes, where it replaced each pattern's own. */
+    sizes?: number[];
+    peers: boolean;
     rounds: number;
     inFlight: number;
     duration?: number;

@@ -22,16 +22,19 @@ function packageVersion(): string {
   return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
 }
 
-/** The results file of a run that began at `started`: this machine, the settings and every figure. */
-export function assembleResults(
-  started: Date,
-  settings: MeasureSettings & { rounds: number },
-  endpoints: BenchEndpoint[],
-  series: Series[],
-  missing: MissingPeer[],
-): BenchResults {
+export interface Run {
+  tool: BenchResults['tool'];
+  started: Date;
+  settings: MeasureSettings & { rounds: number; peers: boolean };
+  endpoints: BenchEndpoint[];
+  series: Series[];
+  missing: MissingPeer[];
+}
+
+/** The results file of a run: this machine, the settings and every figure. */
+export function assembleResults({ tool, started, settings, endpoints, series, missing }: Run): BenchResults {
   return {
-    tool: 'fabric-transport bench',
+    tool,
     version: packageVersion(),
     startedAt: started.toISOString(),
     seconds: Math.round((Date.now() - started.getTime()) / 1000),
@@ -40,6 +43,8 @@ export function assembleResults(
     settings: {
       transports: endpoints.map((e) => e.transport),
       patterns: [...settings.patterns],
+      ...(settings.sizes ? { sizes: [...settings.sizes] } : {}),
+      peers: settings.peers,
       rounds: settings.rounds,
       inFlight: settings.inFlight,
       ...(settings.budget.iterations === undefined

@@ -3,8 +3,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { type TransportKind, transports } from '../src/index.js';
+import { deadlineMs, within } from './budget.js';
 import { type BenchEndpoint, benchEndpoint } from './endpoints.js';
-import { peerMeasurements } from './peer-measurements.js';
+import { type NodeNetServers, peerMeasurements } from './peer-measurements.js';
 import { interleaved, type MeasureSettings, ourMeasurements, sizesOf } from './plan.js';
 import type { BenchResults, MissingPeer } from './results.js';
 import { type Progress, runRounds } from './rounds.js';
@@ -23,18 +24,22 @@ export interface SuiteOptions extends MeasureSettings {
   progress: Progress;
 }
 
+/** Node starts in well under a second on a server, in seconds in the emulated Soft-RoCE guest. */
+const SERVER_START_MS = 60_000;
+
 /** Forks the bench server process with `args` and waits for its ports. */
 async function startServer(args: string[], children: ChildProcess[]): Promise<ServerPorts> {
   const child = fork(join(__dirname, 'server-process.js'), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('message', (ports) => resolve(ports as ServerPorts));
+  const ports = new Promise<ServerPorts>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as ServerPorts));
     child.once('exit', (code) =>
       reject(new Error(`the bench server (${args.join(' ')}) exited with ${code}`)),
     );
   });
+  return within(SERVER_START_MS, `starting the bench server (${args.join(' ')})`, ports);
 }
 
 export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
@@ -72,15 +77,30 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     }
     let missing = unmeasured;
     if (options.peers) {
-      const tcpHost = endpoints.find((e) => e.transport === 'tcp')?.host ?? '127.0.0.1';
-      const { port, sinkPort } = await startServer(['node-net', tcpHost], children);
-      const nodeNet = { host: tcpHost, echoPort: port, sinkPort: sinkPort as number };
+      const tcp = endpoints.find((e) => e.transport === 'tcp');
+      let nodeNet: NodeNetServers | undefined;
+      if (tcp) {
+        const { port, sinkPort } = await startServer(['node-net', tcp.host], children);
+        nodeNet = { host: tcp.host, echoPort: port, sinkPort: sinkPort as number };
+      }
       const peers = await peerMeasurements(endpoints, nodeNet, options);
       measurements.push(...peers.measurements);
       missing = [...missing, ...peers.missing];
     }
-    const run = await runRounds(interleaved(measurements), options.rounds, options.progress);
-    return assembleResults(started, options, endpoints, run.series, [...missing, ...run.missing]);
+    const run = await runRounds(
+      interleaved(measurements),
+      options.rounds,
+      deadlineMs(options.budget),
+      options.progress,
+    );
+    return assembleResults({
+      tool: 'fabric-transport bench',
+      started,
+      settings: options,
+      endpoints,
+      series: run.series,
+      missing: [...missing, ...run.missing],
+    });
   } finally {
     for (const child of children) child.kill();
   }

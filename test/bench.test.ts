@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResults } from '../bench/results.js';
+import { checkAnswer } from '../bench/service.js';
 import { connect } from '../src/index.js';
 import {
   fabricTransport,
@@ -60,13 +61,19 @@ describe('fabric-transport bench', function () {
       for (const point of series.points) {
         assert.equal(point.rounds.length, 2);
         assert.ok(point.median > 0 && point.operations >= 10, JSON.stringify(point));
+        assert.ok(point.min <= point.median && point.median <= point.max, JSON.stringify(point));
       }
     }
     assert.ok(results.series[0]?.points.every((p) => p.p99 !== undefined && p.p99 >= p.median));
     const svg = readFileSync(join(out, 'chart.svg'), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(svg, />tcp</);
-    assert.match(readFileSync(join(out, 'table.md'), 'utf8'), /^latency: .*\n\n\| size \| tcp \|/);
+    const table = readFileSync(join(out, 'table.md'), 'utf8');
+    assert.match(
+      table,
+      /^2 rounds: medians, ± half the rounds' range .*\n\nlatency: .*\n\n\| size \| tcp \|\n/,
+    );
+    assert.match(table, /\| 8 B \| [\d.]+ ±\d+% \(p99 [\d.]+\) \|/);
   });
 
   it('shows the peers beside TCP with ratios, and names the package of each missing tool', () => {
@@ -91,7 +98,7 @@ describe('fabric-transport bench', function () {
     assert.equal(status, 0, stderr);
     assert.match(
       stdout,
-      /\| size \| tcp \| node:net \| tcp \/ node:net \|\n\|---:\|---:\|---:\|---:\|\n\| 4 KiB \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \| [\d.]+ \|/,
+      /\| size \| tcp \| node:net \| tcp \/ node:net \|\n\|---:\|---:\|---:\|---:\|\n\| 4 KiB \| [\d.]+ \(p99 [\d.]+\) \| [\d.]+ \(p99 [\d.]+\) \| [\d.]+ \|/,
     );
     assert.match(stdout, /\| size \| tcp \| node:net stream \| tcp \/ node:net stream \|/);
     assert.match(stdout, /iperf3: not installed \(Debian package: iperf3\)/);
@@ -142,10 +149,16 @@ describe('fabric-transport pingpong', function () {
     try {
       const port = match[1] as string;
       // A client that does not speak the bench protocol is dropped; the server carries on.
-      const stranger = await connect({ host: '127.0.0.1', port: Number(port) });
-      await stranger.send(new TextEncoder().encode('{"mode":"teleport"}'));
-      await assert.rejects(stranger.receive(), { name: 'FabricError' });
-      await stranger.close();
+      // A client asking for what the server does not serve, or for more memory than it lends, is told why
+      // and dropped; the server carries on.
+      for (const request of ['{"mode":"teleport"}', '{"mode":"region","bytes":1073741825}']) {
+        const stranger = await connect({ host: '127.0.0.1', port: Number(port) });
+        await stranger.send(new TextEncoder().encode(request));
+        const answer = await stranger.receive();
+        assert.throws(() => checkAnswer(answer), { name: 'FabricError', code: 'EINVAL' });
+        await assert.rejects(stranger.receive(), { name: 'FabricError' });
+        await stranger.close();
+      }
       for (let run = 0; run < 2; run++) {
         const { status, stdout, stderr } = fabricTransportWith(
           {},
@@ -182,6 +195,8 @@ describe('fabric-transport pingpong', function () {
       ['--listen', '--connect', 'x'],
       ['--connect', 'host:99999'],
       ['--listen', '--transport', 'tcp,roce'],
+      ['--listen', '--rounds', '2'],
+      ['--connect', 'x', '--port', '1'],
     ]) {
       const { status, stderr } = fabricTransport('pingpong', ...args);
       assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);

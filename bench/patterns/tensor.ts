@@ -1,4 +1,4 @@
-import { register } from '../../src/index.js';
+import { type Region, register } from '../../src/index.js';
 import { type Budget, type RoundResult, repeat } from '../budget.js';
 import { type FabricTarget, withBench } from '../fabric-target.js';
 import { encodeCall } from '../service.js';
@@ -11,8 +11,9 @@ import { encodeCall } from '../service.js';
 export function tensorRoundTrip(target: FabricTarget, size: number, budget: Budget): Promise<RoundResult> {
   return withBench(target, { mode: 'tensor', bytes: size }, async (connection) => {
     const tensor = register(patterned(size));
-    const result = register(new Uint8Array(size), { access: 'write' });
+    let result: Region | undefined;
     try {
+      result = register(new Uint8Array(size), { access: 'write' });
       const call = encodeCall(size, tensor.descriptor, result.descriptor);
       const { operations, elapsedMs } = await repeat(budget, 1, async () => {
         await connection.send(call);
@@ -24,7 +25,7 @@ export function tensorRoundTrip(target: FabricTarget, size: number, budget: Budg
       return { value: elapsedMs / operations, operations };
     } finally {
       tensor.deregister();
-      result.deregister();
+      result?.deregister();
     }
   });
 }

@@ -7,6 +7,8 @@ import { latencyOf } from '../patterns/latency.js';
 
 async function connected(host: string, port: number): Promise<net.Socket> {
   const socket = net.connect({ host, port, noDelay: true });
+  // Failures reach the measurement through write callbacks and its own listeners, never as a crash.
+  socket.on('error', () => {});
   await once(socket, 'connect');
   return socket;
 }
@@ -23,16 +25,20 @@ export async function rawLatency(
     const ping = Buffer.alloc(size);
     let awaited = 0;
     let wake: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
     socket.on('data', (chunk: Buffer) => {
       awaited -= chunk.length;
       if (awaited <= 0) wake();
     });
+    socket.on('error', (error) => fail(error));
+    socket.on('close', () => fail(new Error('the node:net echo server closed the connection')));
     const { samplesMs } = await repeat(
       budget,
       1,
       () =>
-        new Promise<void>((resolve) => {
+        new Promise<void>((resolve, reject) => {
           wake = resolve;
+          fail = reject;
           awaited += size;
           socket.write(ping);
         }),

@@ -1,6 +1,6 @@
 // perftest (linux-rdma/perftest), the reference C tools for RDMA, on the same device as our transport.
 import type { Budget, RoundResult } from '../budget.js';
-import { freePort, runServerAndClient, type ToolInfo, toolIterations } from './tool.js';
+import { freePort, resultRow, runServerAndClient, type ToolInfo, toolIterations } from './tool.js';
 
 export const PERFTEST: ToolInfo = { command: 'ib_send_lat', debianPackage: 'perftest' };
 
@@ -29,9 +29,7 @@ async function perftest(tool: string, endpoint: RdmaEndpoint, args: string[]): P
     300_000,
   );
   // The result row is the one that starts with the message size.
-  const row = output.split('\n').find((line) => /^\s*\d+\s+\d+\s+[\d.]+/.test(line));
-  if (!row) throw new Error(`${tool}: no result row in its output:\n${output}`);
-  return row.trim().split(/\s+/).map(Number);
+  return resultRow(output, tool, /^\d+\s+\d+\s+[\d.]+/, /\s+/);
 }
 
 /** ib_send_lat: the round trip in µs (it prints half of it: t_typical, and the 99th percentile). */
@@ -46,20 +44,27 @@ export async function sendLatency(
   return { value: 2 * (row[4] as number), p99: 2 * (row[7] as number), operations: iterations };
 }
 
-/** ib_write_bw or ib_read_bw: GB/s ("BW average" in Gbit/s with --report_gbits). */
+/**
+ * ib_write_bw or ib_read_bw with `inFlight` operations outstanding, as ours (its default is 128 writes, and
+ * the device's maximum of reads): GB/s ("BW average" in Gbit/s with --report_gbits).
+ */
 export async function oneSidedBandwidth(
   tool: 'ib_write_bw' | 'ib_read_bw',
   endpoint: RdmaEndpoint,
   size: number,
   budget: Budget,
+  inFlight: number,
 ): Promise<RoundResult> {
   const iterations = toolIterations(budget, 10);
+  const depth =
+    tool === 'ib_write_bw' ? ['-t', String(inFlight)] : ['-t', String(inFlight), '-o', String(inFlight)];
   // bytes, iterations, BW peak, BW average, MsgRate
   const row = await perftest(tool, endpoint, [
     '-s',
     String(size),
     '-n',
     String(iterations),
+    ...depth,
     '--report_gbits',
   ]);
   return { value: (row[3] as number) / 8, operations: iterations };

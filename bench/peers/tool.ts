@@ -1,5 +1,5 @@
 // Running the C tools we compare with: is one installed, a free port for it, its server and client.
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
@@ -50,6 +50,12 @@ function listening(port: number): boolean {
   });
 }
 
+/** Tool servers running now: a run that is stopped takes them down with it. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill();
+});
+
 export interface ToolRun {
   args: string[];
   env?: NodeJS.ProcessEnv;
@@ -67,10 +73,19 @@ export async function runServerAndClient(
   timeoutMs: number,
 ): Promise<string> {
   const child = spawn(command, server.args, { stdio: 'ignore', env: { ...process.env, ...server.env } });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  running.add(child);
+  let failure: Error | undefined;
+  const ended = new Promise<void>((resolve) => {
+    child.once('error', (error) => {
+      failure = error;
+      resolve();
+    });
+    child.once('close', () => resolve());
+  });
   try {
     const deadline = Date.now() + timeoutMs;
     while (!listening(port)) {
+      if (failure) throw failure;
       if (child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`${command} ${server.args.join(' ')}: the server did not start listening`);
       }
@@ -83,8 +98,20 @@ export async function runServerAndClient(
     return stdout;
   } finally {
     child.kill();
-    await exited;
+    await ended;
+    running.delete(child);
   }
+}
+
+/** A C tool's result row: the last line of its output that `row` matches, as numbers. */
+export function resultRow(output: string, tool: string, row: RegExp, separator: RegExp | string): number[] {
+  const line = output
+    .split('\n')
+    .map((text) => text.trim())
+    .reverse()
+    .find((text) => row.test(text));
+  if (!line) throw new Error(`${tool}: no result row in its output:\n${output}`);
+  return line.split(separator).map(Number);
 }
 
 /** How many operations a C tool runs: --iterations, else enough to last about the budget at `pace`. */

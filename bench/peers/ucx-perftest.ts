@@ -1,5 +1,5 @@
 import type { Budget, RoundResult } from '../budget.js';
-import { freePort, runServerAndClient, type ToolInfo, toolIterations } from './tool.js';
+import { freePort, resultRow, runServerAndClient, type ToolInfo, toolIterations } from './tool.js';
 
 export const UCX_PERFTEST: ToolInfo = { command: 'ucx_perftest', debianPackage: 'ucx-utils' };
 
@@ -10,8 +10,15 @@ const TCP_ONLY = { UCX_TLS: 'tcp' };
  * Runs one ucx_perftest test and returns its CSV result row (-f -v: final figures only):
  * iterations, 50.0_percentile_lat, avg_lat, overall_lat, avg_bw, overall_bw, avg_mr, overall_mr.
  */
-async function ucxPerftest(host: string, test: string, size: number, iterations: number): Promise<number[]> {
+async function ucxPerftest(
+  host: string,
+  test: string,
+  size: number,
+  iterations: number,
+  extra: string[] = [],
+) {
   const port = await freePort();
+  const warmUp = String(Math.ceil(iterations / 10));
   const output = await runServerAndClient(
     UCX_PERFTEST.command,
     port,
@@ -28,21 +35,16 @@ async function ucxPerftest(host: string, test: string, size: number, iterations:
         '-n',
         String(iterations),
         '-w',
-        String(Math.ceil(iterations / 10)),
+        warmUp,
+        ...extra,
         '-f',
         '-v',
       ],
       env: TCP_ONLY,
     },
-    120_000,
+    300_000,
   );
-  const row = output
-    .split('\n')
-    .map((line) => line.trim())
-    .reverse()
-    .find((line) => /^\d+,/.test(line));
-  if (!row) throw new Error(`ucx_perftest ${test}: no result row in its output:\n${output}`);
-  return row.split(',').map(Number);
+  return resultRow(output, `ucx_perftest ${test}`, /^\d+,/, ',');
 }
 
 /** tag_lat: the round trip in µs (ucx_perftest prints half of it, its median as p50). */
@@ -52,9 +54,14 @@ export async function ucxTagLatency(host: string, size: number, budget: Budget):
   return { value: 2 * (halfP50 as number), operations: iterations };
 }
 
-/** tag_bw: GB/s (ucx_perftest prints MB/s of 2²⁰ bytes). */
-export async function ucxTagBandwidth(host: string, size: number, budget: Budget): Promise<RoundResult> {
+/** tag_bw with `inFlight` sends outstanding, as ours: GB/s (ucx_perftest prints MB/s of 2²⁰ bytes). */
+export async function ucxTagBandwidth(
+  host: string,
+  size: number,
+  budget: Budget,
+  inFlight: number,
+): Promise<RoundResult> {
   const iterations = toolIterations(budget, 10);
-  const row = await ucxPerftest(host, 'tag_bw', size, iterations);
+  const row = await ucxPerftest(host, 'tag_bw', size, iterations, ['-O', String(inFlight)]);
   return { value: ((row[5] as number) * 2 ** 20) / 1e9, operations: iterations };
 }

@@ -1,5 +1,13 @@
 // The run as a hand-built, self-contained SVG chart.
-import { type BenchResults, type Pattern, type Point, type Series, UNITS } from '../results.js';
+import {
+  type BenchResults,
+  PATTERN_ORDER,
+  type Pattern,
+  type Point,
+  type Series,
+  STREAM_COMPARED,
+  UNITS,
+} from '../results.js';
 import { formatSize } from '../statistics.js';
 
 const WIDTH = 1000;
@@ -10,9 +18,7 @@ const PLOT = { left: 64, right: 24, top: 44, height: 220 };
 const LEGEND_TOP = 38;
 const LEGEND_LINE = 16;
 const LEGEND_COLUMN = 200;
-const ORDER: Pattern[] = ['latency', 'write', 'read', 'messages', 'stream', 'tensor', 'registration'];
 /** Panels that also draw the peers' byte-stream series, to compare ours with. */
-const HOSTS_STREAM: Pattern[] = ['write', 'read', 'messages'];
 const PALETTE = '#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf'.split(' ');
 const STYLE =
   'text{font-family:sans-serif;font-size:11px;fill:#333}.head{font-size:16px;font-weight:bold}' +
@@ -81,14 +87,14 @@ function svg(height: number, body: string[]): string {
   ].join('\n');
 }
 
-/** The panels to draw, in ORDER, each with the points that its axes can show. */
+/** The panels to draw, in PATTERN_ORDER, each with the points that its axes can show. */
 function panels(series: Series[]): Panel[] {
   const streams = series.filter((s) => s.pattern === 'stream');
-  const streamHosted = series.some((s) => HOSTS_STREAM.includes(s.pattern));
-  return ORDER.flatMap((pattern) => {
+  const streamHosted = series.some((s) => STREAM_COMPARED.includes(s.pattern));
+  return PATTERN_ORDER.flatMap((pattern) => {
     if (pattern === 'stream' && streamHosted) return [];
     const own = series.filter((s) => s.pattern === pattern);
-    const drawn = HOSTS_STREAM.includes(pattern) && own.length > 0 ? [...own, ...streams] : own;
+    const drawn = STREAM_COMPARED.includes(pattern) && own.length > 0 ? [...own, ...streams] : own;
     const log = UNITS[pattern].lowerIsBetter;
     const lines = drawn
       .map((s) => ({

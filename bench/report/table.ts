@@ -1,23 +1,23 @@
 // The run as markdown tables, one per pattern: our transports, the peers beside them, and the ratios.
-import type { BenchResults, Pattern, Series } from '../results.js';
-import { UNITS } from '../results.js';
+import {
+  type BenchResults,
+  PATTERN_ORDER,
+  type Pattern,
+  type Series,
+  STREAM_COMPARED,
+  UNITS,
+} from '../results.js';
 import { figure, formatSize } from '../statistics.js';
 
-const ORDER: readonly Pattern[] = [
-  'latency',
-  'write',
-  'read',
-  'messages',
-  'registration',
-  'tensor',
-  'stream',
-];
-const STREAM_COMPARED: readonly Pattern[] = ['write', 'read', 'messages'];
-
+/** The median, ± half the rounds' range as a share of it (with several rounds), and the p99 where known. */
 function cell(series: Series, size: number): string {
   const point = series.points.find((p) => p.size === size);
   if (!point) return '–';
-  return point.p99 === undefined ? figure(point.median) : `${figure(point.median)} (${figure(point.p99)})`;
+  const spread =
+    point.rounds.length > 1 && point.median > 0
+      ? ` ±${Math.round((50 * (point.max - point.min)) / point.median)}%`
+      : '';
+  return `${figure(point.median)}${spread}${point.p99 === undefined ? '' : ` (p99 ${figure(point.p99)})`}`;
 }
 
 function ratio(ours: Series, peer: Series, size: number): string {
@@ -53,12 +53,13 @@ function table(pattern: Pattern, all: Series[]): string {
 
 /** Every pattern's table, then the peers that did not run and why. */
 export function formatTables(results: BenchResults): string {
-  const patterns = ORDER.filter((pattern) =>
+  const patterns = PATTERN_ORDER.filter((pattern) =>
     results.series.some((s) => s.pattern === pattern && (s.role === 'ours' || pattern !== 'stream')),
   );
-  const onlyStream = patterns.length === 0 && results.series.length > 0;
-  const sections = (onlyStream ? ['stream' as const] : patterns).map((pattern) =>
-    table(pattern, results.series),
+  const sections = patterns.map((pattern) => table(pattern, results.series));
+  const { rounds } = results.settings;
+  sections.unshift(
+    `${rounds} round${rounds > 1 ? 's' : ''}: medians${rounds > 1 ? ", ± half the rounds' range as a share of the median" : ''}; ratios are ours ÷ peer.`,
   );
   const missing = results.missing.map((m) => `- ${m.tool}: ${m.reason}`);
   if (missing.length > 0) sections.push(['peers not measured:', ...missing].join('\n'));

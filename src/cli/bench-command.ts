@@ -6,6 +6,7 @@ import {
   MEASUREMENT_USAGE,
   MEASUREMENT_VALUED,
   measureSettings,
+  prepareOut,
   progressOf,
   reportResults,
 } from './measurement-flags.js';
@@ -31,6 +32,10 @@ export async function benchCommand(args: string[]): Promise<void> {
   );
   const transports = flags.choices<TransportKind>('--transport', ['tcp', 'roce', 'ib']);
   const host = flags.text('--host');
+  const out = prepareOut(flags.text('--out') ?? 'bench-results');
+  // Stopping a run must end the tools and servers it started: exiting runs the 'exit' handlers that kill them.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
   const results = await runSuite({
     ...measureSettings(flags, 3),
     ...(transports ? { transports } : {}),
@@ -38,5 +43,5 @@ export async function benchCommand(args: string[]): Promise<void> {
     peers: !flags.has('--no-peers'),
     progress: progressOf(flags),
   });
-  reportResults(results, flags, flags.text('--out') ?? 'bench-results');
+  reportResults(results, flags, out);
 }

@@ -1,8 +1,8 @@
-import { resolveOptions } from '../options.js';
+import { type ResolvedOptions, resolveOptions } from '../options.js';
 import type { RdmaDevice } from '../rdma-devices.js';
 import { type TransportInfo, transportsFor } from '../selection.js';
 import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
-import { Flags } from './arguments.js';
+import { Flags, UsageError } from './arguments.js';
 
 export const INFO_USAGE = `usage: fabric-transport info [--peer HOST] [--device LIST] [--json]
 
@@ -23,8 +23,7 @@ export interface InfoReport {
 }
 
 /** What `fabric-transport info` reports: every transport and why not, RDMA devices, and the choice for a peer. */
-export async function infoReport(peer: string | undefined, device: string | undefined): Promise<InfoReport> {
-  const options = resolveOptions(device === undefined ? {} : { device });
+export async function infoReport(peer: string | undefined, options: ResolvedOptions): Promise<InfoReport> {
   const report: InfoReport = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -69,6 +68,13 @@ export function formatInfo(report: InfoReport): string {
 
 export async function infoCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(args, ['--peer', '--device'], ['--json']);
-  const report = await infoReport(flags.text('--peer'), flags.text('--device'));
+  const device = flags.text('--device');
+  let options: ResolvedOptions;
+  try {
+    options = resolveOptions(device === undefined ? {} : { device });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const report = await infoReport(flags.text('--peer'), options);
   process.stdout.write(flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
 }

@@ -48,5 +48,5 @@ run(process.argv.slice(2)).catch((error: unknown) => {
   }
   const message = error instanceof FabricError ? `${error.code}: ${error.message}` : String(error);
   process.stderr.write(`fabric-transport: ${message}\n`);
-  process.exit(error instanceof FabricError && error.code === 'EINVAL' ? 2 : 1);
+  process.exit(1);
 });

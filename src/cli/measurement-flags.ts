@@ -1,5 +1,5 @@
 // The flags `bench` and `pingpong` share: what to measure, how long, and where the results go.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type MeasureSettings, OUR_PATTERNS } from '../../bench/plan.js';
 import { chartSvg } from '../../bench/report/chart.js';
@@ -8,7 +8,8 @@ import { formatTables } from '../../bench/report/table.js';
 import type { BenchResults } from '../../bench/results.js';
 import type { Progress } from '../../bench/rounds.js';
 import { BENCH_MAX_REGION } from '../../bench/service.js';
-import type { Flags } from './arguments.js';
+import { FabricError } from '../errors.js';
+import { type Flags, UsageError } from './arguments.js';
 
 export const MEASUREMENT_VALUED = [
   '--pattern',
@@ -33,6 +34,9 @@ export const MEASUREMENT_USAGE = `  --pattern LIST    latency, write, read, mess
 
 export function measureSettings(flags: Flags, defaultRounds: number): MeasureSettings & { rounds: number } {
   const iterations = flags.number('--iterations', 1, 10_000_000);
+  if (iterations !== undefined && flags.has('--duration')) {
+    throw new UsageError('--duration and --iterations exclude each other: give one');
+  }
   const sizes = flags.sizes('--sizes', BENCH_MAX_REGION);
   return {
     patterns: flags.choices('--pattern', OUR_PATTERNS) ?? OUR_PATTERNS,
@@ -50,12 +54,23 @@ export function progressOf(flags: Flags): Progress {
   return progressReporter(process.stderr, flags.has('--quiet'));
 }
 
+/** Makes sure results can be written to `dir` before minutes of measuring; returns it. */
+export function prepareOut<T extends string | undefined>(dir: T): T {
+  if (dir === undefined) return dir;
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new FabricError('EACCES', `--out ${dir}: cannot write there (${(error as Error).message})`);
+  }
+  return dir;
+}
+
 /** Prints the results (tables, or JSON with --json) and writes the files into `outDir`, if any. */
 export function reportResults(results: BenchResults, flags: Flags, outDir: string | undefined): void {
   const tables = formatTables(results);
   process.stdout.write(flags.has('--json') ? `${JSON.stringify(results, null, 2)}\n` : `\n${tables}`);
   if (outDir === undefined) return;
-  mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'chart.svg'), chartSvg(results));
   writeFileSync(join(outDir, 'table.md'), tables);

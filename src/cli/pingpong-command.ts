@@ -1,3 +1,4 @@
+import { deadlineMs } from '../../bench/budget.js';
 import { withBench } from '../../bench/fabric-target.js';
 import { interleaved, ourMeasurements } from '../../bench/plan.js';
 import { runRounds } from '../../bench/rounds.js';
@@ -6,14 +7,7 @@ import { BENCH_MAX_MESSAGE, serveBench } from '../../bench/service.js';
 import { listen } from '../index.js';
 import type { TransportChoice } from '../options.js';
 import { Flags, UsageError } from './arguments.js';
-import {
-  MEASUREMENT_SWITCHES,
-  MEASUREMENT_USAGE,
-  MEASUREMENT_VALUED,
-  measureSettings,
-  progressOf,
-  reportResults,
-} from './measurement-flags.js';
+import * as measurement from './measurement-flags.js';
 
 /** perftest uses 18515; the next port, so that both can run on one host. */
 export const PINGPONG_PORT = 18516;
@@ -28,8 +22,8 @@ start the server on one host, the client on the other. The server serves clients
   --connect HOST[:PORT]
                     measure against the server there (default port ${PINGPONG_PORT})
   --transport T     auto, tcp, roce or ib (default: FABRIC_TRANSPORT, else auto); the same on both sides
-${MEASUREMENT_USAGE}
-The client measures latency and write by default (--pattern changes that), 1 round.
+${measurement.MEASUREMENT_USAGE}
+The client measures latency and write by default (--pattern changes that).
 `;
 
 const TRANSPORTS: readonly TransportChoice[] = ['auto', 'tcp', 'roce', 'ib'];
@@ -43,6 +37,7 @@ function transportOf(flags: Flags): TransportChoice | undefined {
 /** HOST, HOST:PORT or [IPv6]:PORT. */
 function hostAndPort(text: string): { host: string; port: number } {
   const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  if (!match && !/^[0-9a-f:]+$/i.test(text)) throw new UsageError(`--connect: ${text} is not HOST[:PORT]`);
   const host = match ? (match[1] as string) : text;
   const port = match?.[2] === undefined ? PINGPONG_PORT : Number(match[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
@@ -70,34 +65,58 @@ async function serve(flags: Flags): Promise<void> {
 async function measure(flags: Flags, peer: string): Promise<void> {
   const started = new Date();
   const { host, port } = hostAndPort(peer);
+  const out = measurement.prepareOut(flags.text('--out'));
   const transport =
     transportOf(flags) ?? (process.env.FABRIC_TRANSPORT as TransportChoice | undefined) ?? 'auto';
-  const settings = measureSettings(flags, 1);
+  const settings = measurement.measureSettings(flags, 3);
   if (!flags.has('--pattern')) settings.patterns = ['latency', 'write'];
+  const tooLarge = ['latency', 'messages'].some((p) => settings.patterns.includes(p as 'latency'))
+    ? settings.sizes?.find((size) => size > BENCH_MAX_MESSAGE)
+    : undefined;
+  if (tooLarge !== undefined) {
+    throw new UsageError(
+      `--sizes: messages to a pingpong server are at most ${BENCH_MAX_MESSAGE} bytes, not ${tooLarge}`,
+    );
+  }
   const target = { host, port, transport, maxMessageSize: BENCH_MAX_MESSAGE };
   // One connection first: it proves the server answers and tells which transport 'auto' chose.
   const used = await withBench(target, { mode: 'echo' }, async (connection) => connection.transport);
   const run = await runRounds(
     interleaved(ourMeasurements(used, { ...target, transport: used }, settings)),
     settings.rounds,
-    progressOf(flags),
+    deadlineMs(settings.budget),
+    measurement.progressOf(flags),
   );
-  reportResults(
-    assembleResults(started, settings, [{ transport: used, host }], run.series, run.missing),
+  measurement.reportResults(
+    assembleResults({
+      tool: 'fabric-transport pingpong',
+      started,
+      settings: { ...settings, peers: false },
+      endpoints: [{ transport: used, host }],
+      series: run.series,
+      missing: run.missing,
+    }),
     flags,
-    flags.text('--out'),
+    out,
   );
 }
 
 export async function pingpongCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(
     args,
-    [...MEASUREMENT_VALUED, '--connect', '--host', '--port', '--transport'],
-    [...MEASUREMENT_SWITCHES, '--listen'],
+    [...measurement.MEASUREMENT_VALUED, '--connect', '--host', '--port', '--transport'],
+    [...measurement.MEASUREMENT_SWITCHES, '--listen'],
   );
   const peer = flags.text('--connect');
   if (flags.has('--listen') === (peer !== undefined))
     throw new UsageError('pingpong needs --listen or --connect HOST[:PORT]');
+  const misplaced = (
+    peer === undefined
+      ? [...measurement.MEASUREMENT_VALUED, ...measurement.MEASUREMENT_SWITCHES]
+      : ['--host', '--port']
+  ).find((name) => flags.has(name));
+  if (misplaced)
+    throw new UsageError(`${misplaced} does not go with ${peer === undefined ? '--listen' : '--connect'}`);
   if (peer !== undefined) return measure(flags, peer);
   return serve(flags);
 }
