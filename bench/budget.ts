@@ -7,14 +7,16 @@ export interface Budget {
   /** Exactly this many timed operations. */
   iterations?: number;
   /**
-   * Seconds one operation of ours took at this size, just before: C tools run a fixed number of operations,
-   * and this sizes that number so that they run about `seconds` too.
+   * Seconds one operation of ours took at this size, just before. C tools run a fixed number of operations:
+   * this sizes it to about as many as ours did within `seconds` (a faster tool finishes sooner).
    */
   pace?: number;
 }
 
 /** Even a slow operation (a 256 MiB tensor) is timed this many times per round. */
 const MIN_OPERATIONS = 3;
+/** Warm-up operations at the least (within the budget's time): enough for V8 to compile the hot path. */
+const WARM_UP_OPERATIONS = 50;
 
 /** What one round of a measurement yields, in its pattern's unit. */
 export interface RoundResult {
@@ -23,11 +25,24 @@ export interface RoundResult {
   operations: number;
 }
 
-/** The warm-up before a timed run: a tenth of its budget, at least one operation. */
-function warmUp(budget: Budget): Budget {
+/** A run goes on while it has done fewer than `operations` or spent less than `seconds`, up to `capSeconds`. */
+interface Limits {
+  operations: number;
+  seconds: number;
+  capSeconds: number;
+}
+
+/** The warm-up: a tenth of the budget and WARM_UP_OPERATIONS, no longer than the budget itself. */
+function warmUp(budget: Budget): Limits {
   return budget.iterations === undefined
-    ? { seconds: budget.seconds / 10 }
-    : { seconds: 0, iterations: Math.max(1, Math.ceil(budget.iterations / 10)) };
+    ? { operations: WARM_UP_OPERATIONS, seconds: budget.seconds / 10, capSeconds: budget.seconds }
+    : { operations: Math.ceil(budget.iterations / 10), seconds: 0, capSeconds: Number.POSITIVE_INFINITY };
+}
+
+function timed(budget: Budget): Limits {
+  return budget.iterations === undefined
+    ? { operations: MIN_OPERATIONS, seconds: budget.seconds, capSeconds: Number.POSITIVE_INFINITY }
+    : { operations: budget.iterations, seconds: 0, capSeconds: Number.POSITIVE_INFINITY };
 }
 
 /**
@@ -41,14 +56,15 @@ export async function repeat(
   operation: () => Promise<void>,
   settle: () => Promise<void> = async () => {},
 ): Promise<{ operations: number; elapsedMs: number; samplesMs: number[] }> {
-  const run = async (limits: Budget) => {
+  const run = async (limits: Limits) => {
     const samplesMs: number[] = [];
     let issued = 0;
     const started = performance.now();
-    const more = () =>
-      limits.iterations === undefined
-        ? issued < MIN_OPERATIONS || performance.now() - started < limits.seconds * 1000
-        : issued < limits.iterations;
+    const more = () => {
+      const seconds = (performance.now() - started) / 1000;
+      if (issued > 0 && seconds >= limits.capSeconds) return false;
+      return issued < limits.operations || seconds < limits.seconds;
+    };
     const worker = async () => {
       while (more()) {
         issued++;
@@ -62,7 +78,7 @@ export async function repeat(
     return { operations: issued, elapsedMs: performance.now() - started, samplesMs };
   };
   await run(warmUp(budget));
-  return run(budget);
+  return run(timed(budget));
 }
 
 /** How long one measurement may take before the run gives up on it (only a stuck peer takes that long). */
