@@ -106,7 +106,7 @@ describe('fabric-transport bench', function () {
     assert.ok(existsSync(join(out, 'chart.svg')));
   });
 
-  it('refuses bad usage with exit code 2, and a transport it cannot measure with 1 and the reason', () => {
+  it('refuses bad usage with exit code 2; a transport it cannot measure, or an --out it cannot write, with 1', () => {
     for (const args of [
       ['--pattern', 'latency,bogus'],
       ['--sizes', '0'],
@@ -115,6 +115,7 @@ describe('fabric-transport bench', function () {
       ['--duration', 'soon'],
       ['--transport', 'carrier-pigeon'],
       ['--rounds'],
+      ['--duration', '1', '--iterations', '5'],
     ]) {
       const { status, stderr } = fabricTransport('bench', ...args);
       assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
@@ -130,6 +131,12 @@ describe('fabric-transport bench', function () {
     );
     assert.equal(status, 1, stderr);
     assert.match(stderr, /^fabric-transport: ENODEV: roce is unavailable here: .+/);
+    const unwritable = fabricTransport('bench', '--out', '/etc/hostname/results', ...QUICK);
+    assert.equal(unwritable.status, 1, unwritable.stderr);
+    assert.match(
+      unwritable.stderr,
+      /^fabric-transport: EACCES: --out \/etc\/hostname\/results: cannot write there/,
+    );
   });
 });
 
