@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { atLeast } from './helpers.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -18,7 +19,7 @@ function run(command: string, args: string[], cwd: string): string {
 }
 
 describe('the npm package', function () {
-  this.timeout(120000);
+  this.timeout(atLeast(this.timeout(), 120000));
   let consumer: string;
 
   before(() => {
