@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { progressReporter } from '../bench/report/progress.js';
 import type { BenchResults } from '../bench/results.js';
 import { checkAnswer } from '../bench/service.js';
 import { connect } from '../src/index.js';
@@ -131,6 +132,17 @@ describe('fabric-transport bench', function () {
     );
     assert.equal(status, 1, stderr);
     assert.match(stderr, /^fabric-transport: ENODEV: roce is unavailable here: .+/);
+    const fromEnvironment = fabricTransportWith({ FABRIC_TRANSPORT: 'ib' }, 20_000, 'bench', ...QUICK);
+    assert.equal(fromEnvironment.status, 1, fromEnvironment.stderr);
+    assert.match(fromEnvironment.stderr, /^fabric-transport: ENODEV: ib is unavailable here: /);
+    const badEnvironment = fabricTransportWith(
+      { FABRIC_TRANSPORT: 'smoke-signals' },
+      20_000,
+      'bench',
+      ...QUICK,
+    );
+    assert.equal(badEnvironment.status, 2);
+    assert.match(badEnvironment.stderr, /^fabric-transport: FABRIC_TRANSPORT=smoke-signals is invalid/);
     const unwritable = fabricTransport('bench', '--out', '/etc/hostname/results', ...QUICK);
     assert.equal(unwritable.status, 1, unwritable.stderr);
     assert.match(
@@ -214,5 +226,32 @@ describe('fabric-transport pingpong', function () {
       assert.equal(status, 0);
       assert.match(stdout, new RegExp(`^usage: fabric-transport ${command}`));
     }
+  });
+});
+
+describe('bench progress', () => {
+  function capture(isTTY: boolean, columns?: number) {
+    const writes: string[] = [];
+    const stream = {
+      isTTY,
+      columns,
+      write: (text: string) => writes.push(text),
+    } as unknown as NodeJS.WriteStream;
+    const report = progressReporter(stream);
+    for (let done = 0; done < 20; done++) report(done, 20, `step ${done} of tcp latency 8 B`);
+    report(20, 20, 'done');
+    return writes;
+  }
+
+  it('draws a live bar on a terminal, whatever width it reports, and a line per tenth elsewhere', () => {
+    for (const columns of [undefined, 0, 120]) {
+      const writes = capture(true, columns);
+      assert.equal(writes.length, 21);
+      assert.match(writes[3] as string, /^\r\x1b\[2K[█░]{24} +15% \d+:\d\d step 3 of tcp latency 8 B$/);
+      assert.match(writes[20] as string, /█{24} 100% \d+:\d\d done\n$/);
+    }
+    const lines = capture(false);
+    assert.equal(lines.length, 11);
+    assert.match(lines[10] as string, /^bench: 100% after \d+:\d\d \(done\)\n$/);
   });
 });

@@ -20,7 +20,7 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr, qu
       const filled = Math.round(share * BAR);
       const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR - filled)}`;
       const line = `${bar} ${String(Math.round(share * 100)).padStart(3)}% ${elapsed} ${label}`;
-      stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 100) - 1)}${done === total ? '\n' : ''}`);
+      stream.write(`\r\x1b[2K${line.slice(0, (stream.columns || 100) - 1)}${done === total ? '\n' : ''}`);
       return;
     }
     const tenth = Math.floor(share * 10);

@@ -1,6 +1,6 @@
 import { runSuite } from '../../bench/suite.js';
 import type { TransportKind } from '../options.js';
-import { Flags } from './arguments.js';
+import { Flags, UsageError } from './arguments.js';
 import {
   MEASUREMENT_SWITCHES,
   MEASUREMENT_USAGE,
@@ -17,12 +17,24 @@ Measures every transport available on this host (TCP on loopback, RoCE/InfiniBan
 and, in the same run, its peers: raw node:net, iperf3 and ucx_perftest (UCX_TLS=tcp) beside TCP, perftest's
 ib_send_lat / ib_write_bw / ib_read_bw beside RDMA. Client and server run in separate processes.
 
-  --transport LIST  tcp, roce, ib (default: every one available here)
+  --transport LIST  tcp, roce, ib (default: FABRIC_TRANSPORT when it names one, else every one available here)
   --host ADDR       measure on this local address instead (an address of the RDMA device for roce/ib)
   --no-peers        measure our transports only
 ${MEASUREMENT_USAGE}
 Files go to ./bench-results unless --out says otherwise.
 `;
+
+const KINDS: readonly TransportKind[] = ['tcp', 'roce', 'ib'];
+
+/** FABRIC_TRANSPORT names the one transport to measure, as it names the one to use; 'auto' means all. */
+function transportFromEnvironment(): TransportKind[] | undefined {
+  const value = process.env.FABRIC_TRANSPORT;
+  if (value === undefined || value === 'auto') return undefined;
+  if (!(KINDS as readonly string[]).includes(value)) {
+    throw new UsageError(`FABRIC_TRANSPORT=${value} is invalid: expected one of auto, ${KINDS.join(', ')}`);
+  }
+  return [value as TransportKind];
+}
 
 export async function benchCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(
@@ -30,7 +42,7 @@ export async function benchCommand(args: string[]): Promise<void> {
     [...MEASUREMENT_VALUED, '--transport', '--host'],
     [...MEASUREMENT_SWITCHES, '--no-peers'],
   );
-  const transports = flags.choices<TransportKind>('--transport', ['tcp', 'roce', 'ib']);
+  const transports = flags.choices<TransportKind>('--transport', KINDS) ?? transportFromEnvironment();
   const host = flags.text('--host');
   const out = prepareOut(flags.text('--out') ?? 'bench-results');
   // Stopping a run must end the tools and servers it started: exiting runs the 'exit' handlers that kill them.
