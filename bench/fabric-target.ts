@@ -1,6 +1,6 @@
 // Where our measurements connect: a bench server (service.ts) on one transport.
 import { type Connection, connect, type TransportChoice } from '../src/index.js';
-import { type BenchRequest, checkAnswer } from './service.js';
+import { type BenchRequest, checkAnswer, encodeJson } from './service.js';
 
 export interface FabricTarget {
   host: string;
@@ -26,7 +26,7 @@ export async function withBench<T>(
     maxMessageSize: target.maxMessageSize,
   });
   try {
-    await connection.send(new TextEncoder().encode(JSON.stringify(request)));
+    await connection.send(encodeJson(request));
     checkAnswer(await connection.receive());
     const descriptor = request.mode === 'region' ? await connection.receive() : undefined;
     return await measure(connection, descriptor);

@@ -24,6 +24,8 @@ interface Peer {
   fabric: string;
   sizes: readonly number[];
   measure: Measure;
+  /** The program it runs, where it is one to install. */
+  tool?: ToolInfo;
 }
 
 function measurementsOf(peer: Peer, budget: Budget): Measurement[] {
@@ -56,6 +58,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
     },
     {
       name: 'ucx_perftest tag_lat',
+      tool: UCX_PERFTEST,
       pattern: 'latency',
       fabric: 'tcp',
       sizes: latency,
@@ -70,6 +73,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
     },
     {
       name: 'iperf3',
+      tool: IPERF3,
       pattern: 'stream',
       fabric: 'tcp',
       sizes: stream,
@@ -77,6 +81,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
     },
     {
       name: 'ucx_perftest tag_bw',
+      tool: UCX_PERFTEST,
       pattern: 'stream',
       fabric: 'tcp',
       sizes: stream,
@@ -93,6 +98,7 @@ function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSett
   return [
     {
       name: on('ib_send_lat'),
+      tool: PERFTEST,
       pattern: 'latency',
       fabric,
       sizes: sizes('latency'),
@@ -100,6 +106,7 @@ function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSett
     },
     {
       name: on('ib_write_bw'),
+      tool: PERFTEST,
       pattern: 'write',
       fabric,
       sizes: sizes('write'),
@@ -107,20 +114,13 @@ function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSett
     },
     {
       name: on('ib_read_bw'),
+      tool: PERFTEST,
       pattern: 'read',
       fabric,
       sizes: sizes('read'),
       measure: (size, budget) => oneSidedBandwidth('ib_read_bw', endpoint, size, budget, settings.inFlight),
     },
   ];
-}
-
-/** The tool each peer needs, where it is a program to install. */
-function toolOf(peer: Peer): ToolInfo | undefined {
-  if (peer.name === 'iperf3') return IPERF3;
-  if (peer.name.startsWith('ucx_perftest')) return UCX_PERFTEST;
-  if (peer.name.startsWith('ib_')) return PERFTEST;
-  return undefined;
 }
 
 /**
@@ -140,7 +140,7 @@ export async function peerMeasurements(
   const measurements: Measurement[] = [];
   const missing = new Map<string, MissingPeer>();
   for (const peer of peers.filter((p) => p.sizes.length > 0)) {
-    const tool = toolOf(peer);
+    const { tool } = peer;
     if (tool && !(await installed(tool.command))) {
       missing.set(tool.command, {
         tool: tool.command,

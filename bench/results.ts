@@ -17,6 +17,16 @@ export const PATTERN_ORDER: readonly Pattern[] = [
 /** Our bandwidth patterns: the byte-stream peers are the reference for each of them. */
 export const STREAM_COMPARED: readonly Pattern[] = ['write', 'read', 'messages'];
 
+/**
+ * The series shown for `pattern` in a table or a chart panel: its own and, beside our bandwidths, the
+ * byte-stream peers they are compared with.
+ */
+export function seriesShownFor(pattern: Pattern, all: readonly Series[]): Series[] {
+  const own = all.filter((s) => s.pattern === pattern);
+  const beside = STREAM_COMPARED.includes(pattern) && own.some((s) => s.role === 'ours');
+  return beside ? [...own, ...all.filter((s) => s.pattern === 'stream')] : own;
+}
+
 /** The unit of each pattern's figure, and whether lower is better. */
 export const UNITS: Record<Pattern, { unit: string; lowerIsBetter: boolean; label: string }> = {
   latency: { unit: 'µs', lowerIsBetter: true, label: 'message ping-pong round trip, p50' },

@@ -11,6 +11,7 @@
 // (pingpong --listen), so it bounds what clients can make it hold.
 import { errorCodeFromWire, errorCodeToWire } from '../src/errors.js';
 import { type Connection, FabricError, type Listener, type Region, register } from '../src/index.js';
+import { within } from './budget.js';
 
 export type BenchRequest =
   | { mode: 'echo' }
@@ -70,23 +71,13 @@ function parseRequest(message: Uint8Array): BenchRequest {
   throw new FabricError('EINVAL', `not a bench request: ${JSON.stringify(request)?.slice(0, 200)}`);
 }
 
-function encodeJson(value: unknown): Uint8Array {
+/** Requests and answers are JSON text. */
+export function encodeJson(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-async function firstRequest(connection: Connection): Promise<BenchRequest> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new FabricError('ETIMEDOUT', `no bench request within ${REQUEST_TIMEOUT_MS} ms`)),
-      REQUEST_TIMEOUT_MS,
-    );
-  });
-  try {
-    return parseRequest(await Promise.race([connection.receive(), timeout]));
-  } finally {
-    clearTimeout(timer);
-  }
+function firstRequest(connection: Connection): Promise<BenchRequest> {
+  return within(REQUEST_TIMEOUT_MS, 'the bench request', connection.receive()).then(parseRequest);
 }
 
 /** What the server's connections hold together. */

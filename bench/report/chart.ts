@@ -6,6 +6,7 @@ import {
   type Point,
   type Series,
   STREAM_COMPARED,
+  seriesShownFor,
   UNITS,
 } from '../results.js';
 import { formatSize } from '../statistics.js';
@@ -89,12 +90,10 @@ function svg(height: number, body: string[]): string {
 
 /** The panels to draw, in PATTERN_ORDER, each with the points that its axes can show. */
 function panels(series: Series[]): Panel[] {
-  const streams = series.filter((s) => s.pattern === 'stream');
   const streamHosted = series.some((s) => STREAM_COMPARED.includes(s.pattern));
   return PATTERN_ORDER.flatMap((pattern) => {
     if (pattern === 'stream' && streamHosted) return [];
-    const own = series.filter((s) => s.pattern === pattern);
-    const drawn = STREAM_COMPARED.includes(pattern) && own.length > 0 ? [...own, ...streams] : own;
+    const drawn = seriesShownFor(pattern, series);
     const log = UNITS[pattern].lowerIsBetter;
     const lines = drawn
       .map((s) => ({

@@ -4,7 +4,7 @@ import {
   PATTERN_ORDER,
   type Pattern,
   type Series,
-  STREAM_COMPARED,
+  seriesShownFor,
   UNITS,
 } from '../results.js';
 import { figure, formatSize } from '../statistics.js';
@@ -27,13 +27,9 @@ function ratio(ours: Series, peer: Series, size: number): string {
 }
 
 function table(pattern: Pattern, all: Series[]): string {
-  const ours = all.filter((s) => s.role === 'ours' && s.pattern === pattern);
-  const peers = all.filter(
-    (s) =>
-      s.role === 'peer' &&
-      (s.pattern === pattern ||
-        (s.pattern === 'stream' && STREAM_COMPARED.includes(pattern) && ours.length > 0)),
-  );
+  const shown = seriesShownFor(pattern, all);
+  const ours = shown.filter((s) => s.role === 'ours');
+  const peers = shown.filter((s) => s.role === 'peer');
   const pairs = ours.flatMap((o) => peers.filter((p) => p.fabric === o.fabric).map((p) => [o, p] as const));
   const columns = [...ours, ...peers];
   const sizes = [...new Set(columns.flatMap((s) => s.points.map((p) => p.size)))].sort((a, b) => a - b);
