@@ -1,8 +1,17 @@
 // Command-line options: `--name value` and `--flag`, checked, with plain-words errors.
-import { parseByteSize } from '../options.js';
+import { parseByteSize, type ResolvedOptions, resolveOptions, type TransportOptions } from '../options.js';
 
 /** Bad usage: the command prints the message and its usage, and exits with 2. */
 export class UsageError extends Error {}
+
+/** `options` with the FABRIC_* variables, resolved as listen() and connect() do; an invalid one is bad usage. */
+export function resolvedOptions(options: TransportOptions = {}): ResolvedOptions {
+  try {
+    return resolveOptions(options);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 export class Flags {
   private constructor(private readonly values: Map<string, string | true>) {}

@@ -1,6 +1,6 @@
 import { runSuite } from '../../bench/suite.js';
 import type { TransportKind } from '../options.js';
-import { Flags, UsageError } from './arguments.js';
+import { Flags, resolvedOptions } from './arguments.js';
 import {
   MEASUREMENT_SWITCHES,
   MEASUREMENT_USAGE,
@@ -26,23 +26,16 @@ Files go to ./bench-results unless --out says otherwise.
 
 const KINDS: readonly TransportKind[] = ['tcp', 'roce', 'ib'];
 
-/** FABRIC_TRANSPORT names the one transport to measure, as it names the one to use; 'auto' means all. */
-function transportFromEnvironment(): TransportKind[] | undefined {
-  const value = process.env.FABRIC_TRANSPORT;
-  if (value === undefined || value === 'auto') return undefined;
-  if (!(KINDS as readonly string[]).includes(value)) {
-    throw new UsageError(`FABRIC_TRANSPORT=${value} is invalid: expected one of auto, ${KINDS.join(', ')}`);
-  }
-  return [value as TransportKind];
-}
-
 export async function benchCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(
     args,
     [...MEASUREMENT_VALUED, '--transport', '--host'],
     [...MEASUREMENT_SWITCHES, '--no-peers'],
   );
-  const transports = flags.choices<TransportKind>('--transport', KINDS) ?? transportFromEnvironment();
+  // FABRIC_TRANSPORT names the one transport to measure, as it names the one to use; 'auto' means all.
+  const { transport } = resolvedOptions();
+  const transports =
+    flags.choices<TransportKind>('--transport', KINDS) ?? (transport === 'auto' ? undefined : [transport]);
   const host = flags.text('--host');
   const out = prepareOut(flags.text('--out') ?? 'bench-results');
   // Stopping a run must end the tools and servers it started: exiting runs the 'exit' handlers that kill them.

@@ -1,8 +1,8 @@
-import { type ResolvedOptions, resolveOptions } from '../options.js';
+import type { ResolvedOptions } from '../options.js';
 import type { RdmaDevice } from '../rdma-devices.js';
 import { type TransportInfo, transportsFor } from '../selection.js';
 import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
-import { Flags, UsageError } from './arguments.js';
+import { Flags, resolvedOptions } from './arguments.js';
 
 export const INFO_USAGE = `usage: fabric-transport info [--peer HOST] [--device LIST] [--json]
 
@@ -69,12 +69,7 @@ export function formatInfo(report: InfoReport): string {
 export async function infoCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(args, ['--peer', '--device'], ['--json']);
   const device = flags.text('--device');
-  let options: ResolvedOptions;
-  try {
-    options = resolveOptions(device === undefined ? {} : { device });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const options = resolvedOptions(device === undefined ? {} : { device });
   const report = await infoReport(flags.text('--peer'), options);
   process.stdout.write(flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
 }
