@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "fabric_transport",
-      "sources": ["native/addon.cc"],
+      "sources": ["native/addon.cc", "native/fd_watcher.cc", "native/socket_io.cc", "native/socket_watcher.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
@@ -17,7 +17,6 @@
             "sources": [
               "native/rdma_api.cc",
               "native/devices.cc",
-              "native/fd_watcher.cc",
               "native/cm_events.cc",
               "native/endpoint.cc"
             ],

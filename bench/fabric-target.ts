@@ -1,5 +1,5 @@
 // Where our measurements connect: a bench server (service.ts) on one transport.
-import { type Connection, connect, type TransportChoice } from '../src/index.js';
+import { type Connection, connect, type PollMode, type TransportChoice } from '../src/index.js';
 import { type BenchRequest, checkAnswer, encodeJson } from './service.js';
 
 export interface FabricTarget {
@@ -8,6 +8,14 @@ export interface FabricTarget {
   transport: TransportChoice;
   /** The largest message the measurements send (both ends must accept it). */
   maxMessageSize: number;
+  /** How the client waits for the server (which has its own); default: FABRIC_POLL, FABRIC_SPIN_US. */
+  poll?: { mode: PollMode; spinMicros: number };
+}
+
+/** The series a target's figures go to: its transport, and its poll mode unless 'event'. */
+export function seriesName(target: FabricTarget): string {
+  const mode = target.poll?.mode ?? 'event';
+  return mode === 'event' ? target.transport : `${target.transport} ${mode}`;
 }
 
 /**
@@ -24,6 +32,7 @@ export async function withBench<T>(
     port: target.port,
     transport: target.transport,
     maxMessageSize: target.maxMessageSize,
+    ...(target.poll ? { pollMode: target.poll.mode, spinMicros: target.poll.spinMicros } : {}),
   });
   try {
     await connection.send(encodeJson(request));

@@ -1,6 +1,6 @@
 // What a run measures: for each pattern and size, each contender once per round.
 import type { Budget, RoundResult } from './budget.js';
-import type { FabricTarget } from './fabric-target.js';
+import { type FabricTarget, seriesName } from './fabric-target.js';
 import { type BandwidthPattern, bandwidth } from './patterns/bandwidth.js';
 import { messageLatency } from './patterns/latency.js';
 import { registration } from './patterns/registration.js';
@@ -62,15 +62,16 @@ function measureOnce(pattern: OurPattern, target: FabricTarget, size: number, se
   }
 }
 
-/** Every measurement of one of our transports, named `name`, against the bench server at `target`. */
+/** Every measurement of one of our transports against the bench server at `target`, in `patterns`. */
 export function ourMeasurements(
-  name: string,
   target: FabricTarget,
   settings: MeasureSettings,
+  patterns: readonly OurPattern[] = settings.patterns,
 ): Measurement[] {
-  return settings.patterns.flatMap((pattern) =>
+  const name = seriesName(target);
+  return patterns.flatMap((pattern) =>
     sizesOf(pattern, settings).map((size) => ({
-      series: { name, role: 'ours' as const, pattern, fabric: name },
+      series: { name, role: 'ours' as const, pattern, fabric: target.transport },
       size,
       measure: measureOnce(pattern, target, size, settings),
     })),

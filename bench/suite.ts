@@ -2,11 +2,11 @@
 // processes, on one host (loopback for TCP, the device's own address for RDMA).
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { type TransportKind, transports } from '../src/index.js';
+import { type PollMode, type TransportKind, transports } from '../src/index.js';
 import { deadlineMs, within } from './budget.js';
 import { type BenchEndpoint, benchEndpoint } from './endpoints.js';
 import { type NodeNetServers, peerMeasurements } from './peer-measurements.js';
-import { interleaved, type MeasureSettings, ourMeasurements, sizesOf } from './plan.js';
+import { interleaved, type MeasureSettings, type OurPattern, ourMeasurements, sizesOf } from './plan.js';
 import type { BenchResults, MissingPeer } from './results.js';
 import { type Progress, runRounds } from './rounds.js';
 import { assembleResults } from './run-results.js';
@@ -21,6 +21,10 @@ export interface SuiteOptions extends MeasureSettings {
   host?: string;
   /** Whether to run the peers (raw node:net, iperf3, ucx_perftest, perftest). */
   peers: boolean;
+  /** Poll modes to measure every pattern in; default: 'event' for all, 'spin' and 'hybrid' for latency. */
+  pollModes?: readonly PollMode[];
+  /** How long 'spin' and 'hybrid' busy-poll at a time, both ends. */
+  spinMicros: number;
   progress: Progress;
 }
 
@@ -40,6 +44,17 @@ async function startServer(args: string[], children: ChildProcess[]): Promise<Se
     );
   });
   return within(SERVER_START_MS, `starting the bench server (${args.join(' ')})`, ports);
+}
+
+/** Which patterns each poll mode measures: busy-polling only changes how a wait for the peer ends. */
+function pollPlan(options: SuiteOptions): [PollMode, readonly OurPattern[]][] {
+  if (options.pollModes) return options.pollModes.map((mode) => [mode, options.patterns]);
+  const latency = options.patterns.filter((pattern) => pattern === 'latency');
+  return [
+    ['event', options.patterns],
+    ['spin', latency],
+    ['hybrid', latency],
+  ];
 }
 
 export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
@@ -68,12 +83,22 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   try {
     const measurements = [];
     for (const endpoint of endpoints) {
-      const { port } = await startServer(
-        ['fabric', endpoint.host, endpoint.transport, String(maxMessageSize)],
-        children,
-      );
-      const target = { host: endpoint.host, port, transport: endpoint.transport, maxMessageSize };
-      measurements.push(...ourMeasurements(endpoint.transport, target, options));
+      for (const [mode, patterns] of pollPlan(options)) {
+        if (patterns.length === 0) continue;
+        const { spinMicros } = options;
+        const { port } = await startServer(
+          ['fabric', endpoint.host, endpoint.transport, String(maxMessageSize), mode, String(spinMicros)],
+          children,
+        );
+        const target = {
+          host: endpoint.host,
+          port,
+          transport: endpoint.transport,
+          maxMessageSize,
+          poll: { mode, spinMicros },
+        };
+        measurements.push(...ourMeasurements(target, options, patterns));
+      }
     }
     let missing = unmeasured;
     if (options.peers) {

@@ -1,6 +1,9 @@
 // The native addon's entry point: what JS can call. Built with rdma-core's headers, it exposes the verbs
-// layer; built without them, it only says so (see binding.gyp).
+// layer; built without them, it only says so (see binding.gyp). The TCP data path is always there.
 #include <napi.h>
+
+#include "socket_io.h"
+#include "socket_watcher.h"
 
 #ifdef FABRIC_HAVE_RDMA
 #include "addon_data.h"
@@ -32,6 +35,9 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("status", Napi::Function::New(env, Status));
+  exports.Set("socketWrite", Napi::Function::New(env, fabric::SocketWrite));
+  exports.Set("socketRead", Napi::Function::New(env, fabric::SocketRead));
+  exports.Set("SocketWatcher", fabric::SocketWatcher::Define(env));
 #ifdef FABRIC_HAVE_RDMA
   exports.Set("devices", Napi::Function::New(env, fabric::Devices));
   auto* data = new fabric::AddonData();

@@ -11,6 +11,7 @@
 
 #include "addon_data.h"
 #include "cm_events.h"
+#include "spin_clock.h"
 
 namespace fabric {
 namespace {
@@ -75,6 +76,7 @@ Napi::Function Endpoint::Define(Napi::Env env) {
                          InstanceMethod<&Endpoint::Register>("register"),
                          InstanceMethod<&Endpoint::PostSend>("postSend"),
                          InstanceMethod<&Endpoint::PostRecv>("postRecv"),
+                         InstanceMethod<&Endpoint::PollCompletions>("pollCompletions"),
                      });
 }
 
@@ -233,6 +235,25 @@ Napi::Value Endpoint::Setup(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, attr.cap.max_inline_data);
 }
 
+// Appends every completion waiting on the CQ to `out` as [wrId, status, opcode, byteLength].
+void Endpoint::CollectCompletions(std::vector<uint32_t>* out) {
+  ibv_wc wc[32];
+  int n;
+  while ((n = ibv_poll_cq(cq_, 32, wc)) > 0) {
+    for (int i = 0; i < n; i++) {
+      out->insert(out->end(), {static_cast<uint32_t>(wc[i].wr_id), static_cast<uint32_t>(wc[i].status),
+                               static_cast<uint32_t>(wc[i].opcode), wc[i].byte_len});
+    }
+  }
+}
+
+Napi::Uint32Array Endpoint::CompletionArray(Napi::Env env, const std::vector<uint32_t>& completions) {
+  Napi::Uint32Array array = Napi::Uint32Array::New(env, completions.size());
+  if (!completions.empty())
+    std::memcpy(array.Data(), completions.data(), completions.size() * sizeof(uint32_t));
+  return array;
+}
+
 // Drain, arm, drain again: a completion that lands between the last poll and the arm is never missed.
 void Endpoint::DrainCompletions() {
   const RdmaApi* rdma = Rdma();
@@ -244,23 +265,27 @@ void Endpoint::DrainCompletions() {
     unacked_events_ = 0;
   }
   std::vector<uint32_t> out;
-  ibv_wc wc[32];
-  for (int pass = 0; pass < 2; pass++) {
-    int n;
-    while ((n = ibv_poll_cq(cq_, 32, wc)) > 0) {
-      for (int i = 0; i < n; i++) {
-        out.insert(out.end(), {static_cast<uint32_t>(wc[i].wr_id), static_cast<uint32_t>(wc[i].status),
-                               static_cast<uint32_t>(wc[i].opcode), wc[i].byte_len});
-      }
-    }
-    if (pass == 0) ibv_req_notify_cq(cq_, 0);
-  }
+  CollectCompletions(&out);
+  ibv_req_notify_cq(cq_, 0);
+  CollectCompletions(&out);
   if (out.empty()) return;
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  Napi::Uint32Array completions = Napi::Uint32Array::New(env, out.size());
-  std::memcpy(completions.Data(), out.data(), out.size() * sizeof(uint32_t));
-  Emit({Napi::String::New(env, "completions"), completions});
+  Emit({Napi::String::New(env, "completions"), CompletionArray(env, out)});
+}
+
+// pollCompletions(spinMicros): busy-polls the CQ until something completes or spinMicros pass, and returns
+// the completions (possibly none) to the caller instead of through the callback. The CQ stays armed, so an
+// event for a completion taken here finds nothing to drain.
+Napi::Value Endpoint::PollCompletions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<uint32_t> out;
+  if (cq_ == nullptr) return CompletionArray(env, out);
+  const SpinDeadline deadline(info[0].As<Napi::Number>().DoubleValue());
+  do {
+    CollectCompletions(&out);
+  } while (out.empty() && !deadline.Passed());
+  return CompletionArray(env, out);
 }
 
 // Connection parameters with the caller's private data. Receives are pre-posted under credit-based flow

@@ -3,11 +3,13 @@
 //   onEvent('route-resolved' | 'established' | 'disconnected' | 'error', detail?)
 //   onEvent('connect-request', endpoint, privateData)       on a listening endpoint
 //   onEvent('completions', Uint32Array [wrId, status, opcode, byteLength] * n)
+// pollCompletions(spinMicros) returns the same array directly ('spin' and 'hybrid' poll modes).
 #pragma once
 
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "cm_events.h"
 #include "fd_watcher.h"
@@ -40,9 +42,12 @@ class Endpoint : public Napi::ObjectWrap<Endpoint> {
   Napi::Value Register(const Napi::CallbackInfo& info);
   Napi::Value PostSend(const Napi::CallbackInfo& info);
   Napi::Value PostRecv(const Napi::CallbackInfo& info);
+  Napi::Value PollCompletions(const Napi::CallbackInfo& info);
 
   void Emit(std::initializer_list<napi_value> args);
   void DrainCompletions();
+  void CollectCompletions(std::vector<uint32_t>* out);
+  static Napi::Uint32Array CompletionArray(Napi::Env env, const std::vector<uint32_t>& completions);
   Napi::Value Fail(Napi::Env env, const char* what, int error);
   bool Usable(Napi::Env env, bool needs_device);
   void Release();

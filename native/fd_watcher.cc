@@ -6,9 +6,11 @@ FdWatcher::FdWatcher(uv_loop_t* loop, int fd, std::function<void()> on_readable)
     : state_(new State{{}, std::move(on_readable)}) {
   uv_poll_init(loop, &state_->handle, fd);
   state_->handle.data = state_;
-  uv_poll_start(&state_->handle, UV_READABLE, [](uv_poll_t* handle, int status, int) {
+  // Called on errors too (libuv stops polling after POLLERR, e.g. a reset socket): the read that follows
+  // meets the error, where ignoring it would leave the owner waiting forever.
+  uv_poll_start(&state_->handle, UV_READABLE, [](uv_poll_t* handle, int, int) {
     auto* state = static_cast<State*>(handle->data);
-    if (status >= 0 && state->on_readable) state->on_readable();
+    if (state->on_readable) state->on_readable();
   });
 }
 

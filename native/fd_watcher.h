@@ -1,5 +1,6 @@
-// Calls back on the Node event loop whenever a file descriptor becomes readable (uv_poll_t), so that
-// completion and RDMA-CM events reach JS without helper threads.
+// Calls back on the Node event loop whenever a file descriptor becomes readable or fails (uv_poll_t), so
+// that completion and RDMA-CM events, and TCP bytes in the 'spin' and 'hybrid' modes, reach JS without
+// helper threads.
 #pragma once
 
 #include <uv.h>

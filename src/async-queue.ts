@@ -20,14 +20,21 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   /**
    * @param closedMessage text of the ECLOSED error for takes after the end.
    * @param onTake called for each item as it is handed to a taker (e.g. to return flow-control credit).
+   * @param onWait called when a taker starts waiting for an item.
    */
   constructor(
     private readonly closedMessage: string,
     private readonly onTake?: (item: T) => void,
+    private readonly onWait?: () => void,
   ) {}
 
   get size(): number {
     return this.items.length;
+  }
+
+  /** Takers waiting for an item. */
+  get waiting(): number {
+    return this.waiters.length;
   }
 
   push(item: T): void {
@@ -52,7 +59,9 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       return Promise.reject(reason);
     }
     if (this.ended) return Promise.reject(this.ended);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const item = new Promise<T>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.onWait?.();
+    return item;
   }
 
   /**

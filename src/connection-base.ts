@@ -7,6 +7,7 @@ import { decodeErrorFrame } from './protocol/error-frame.js';
 import { type FrameHeader, FrameType } from './protocol/frame.js';
 import { HandshakeSession, type Role } from './protocol/handshake-session.js';
 import type { Region, RegionSlice } from './region.js';
+import { SpinPoller } from './spin-poller.js';
 
 export type ConnectionState = 'handshake' | 'open' | 'closed';
 
@@ -33,6 +34,7 @@ export abstract class BaseConnection implements Connection {
   /** Why the connection closed, once it has. */
   protected failure: FabricError | undefined;
   private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly poller: SpinPoller | undefined;
   private markReady!: () => void;
   private markFailed!: (error: FabricError) => void;
 
@@ -42,7 +44,20 @@ export abstract class BaseConnection implements Connection {
     protected readonly peerName: string,
     receiveWindow: number,
   ) {
-    this.inbox = new AsyncQueue('the connection is closed', (message) => this.consumed(message));
+    this.inbox = new AsyncQueue(
+      'the connection is closed',
+      (message) => this.consumed(message),
+      () => this.awaitingPeer(),
+    );
+    this.poller =
+      options.pollMode === 'event'
+        ? undefined
+        : new SpinPoller(
+            options.pollMode,
+            options.spinMicros,
+            (micros) => this.state === 'open' && this.pollOnce(micros),
+            () => this.awaitsPeer(),
+          );
     this.handshake = new HandshakeSession(role, options, receiveWindow, peerName, (type, payload) =>
       this.sendHandshakeFrame(type, payload),
     );
@@ -86,6 +101,21 @@ export abstract class BaseConnection implements Connection {
   protected opened(): void {}
   /** Settles what only the transport holds (queued frames, transfers) once the connection failed. */
   protected abstract releasePending(reason: FabricError): void;
+  /**
+   * Reads the socket or completion queue directly for up to `micros` µs, handling what arrived ('spin' and
+   * 'hybrid' poll modes); false when the transport cannot be polled (then the event loop delivers).
+   */
+  protected abstract pollOnce(micros: number): boolean;
+
+  /** Whether the application awaits something from the peer: a message, a completion, an answer. */
+  protected awaitsPeer(): boolean {
+    return this.inbox.waiting > 0 || this.operations.size > 0 || this.unsettledSends.size > 0;
+  }
+
+  /** The application now awaits the peer: in 'spin' and 'hybrid' modes, poll for it instead of sleeping. */
+  protected awaitingPeer(): void {
+    if (this.state === 'open') this.poller?.kick();
+  }
 
   get closed(): boolean {
     return this.state === 'closed';

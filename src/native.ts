@@ -58,11 +58,22 @@ export interface NativeEndpoint {
     flags: number,
   ): number;
   postRecv(wrId: number, address: bigint, length: number, lkey: number): number;
+  /** Busy-polls the CQ for up to `spinMicros` until something completes: [wrId, status, opcode, byteLength] * n. */
+  pollCompletions(spinMicros: number): Uint32Array;
 }
 
 export interface NativeAddon {
   /** Whether the verbs layer loaded, and how many RDMA-CM ids are alive. */
   status(): { loaded: boolean; reason?: string; endpoints?: number; forkSafety?: 'kernel' | 'dontfork' };
+  /** Gathered write to a socket's descriptor: bytes the kernel took (maybe fewer), or -errno. */
+  socketWrite(fd: number, parts: readonly Uint8Array[]): number;
+  /** Reads into `target`, busy-polling up to `spinMicros`: bytes, 0 at end of stream, -errno (-EAGAIN: none yet). */
+  socketRead(fd: number, target: Uint8Array, spinMicros: number): number;
+  /** Calls `onReadable` whenever the socket `fd` has bytes (it watches a duplicate of the descriptor). */
+  SocketWatcher: new (
+    fd: number,
+    onReadable: () => void,
+  ) => { close(): void };
   devices?(): NativeDevice[];
   Endpoint?: new (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint;
 }

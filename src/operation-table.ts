@@ -22,6 +22,10 @@ export class OperationTable<T extends PendingOperation> {
     return id;
   }
 
+  get size(): number {
+    return this.pending.size;
+  }
+
   get(id: number): T | undefined {
     return this.pending.get(id);
   }

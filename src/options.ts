@@ -162,6 +162,11 @@ function setting<K extends keyof typeof SETTINGS>(options: TransportOptions, nam
 }
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 << 20;
+/**
+ * A slice of busy-polling: long enough that returning to Node's loop between slices (several µs) costs little,
+ * short enough that timers and other sockets still run often.
+ */
+export const DEFAULT_SPIN_MICROS = 50;
 
 export function resolveOptions(options: TransportOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
@@ -173,7 +178,7 @@ export function resolveOptions(options: TransportOptions): ResolvedOptions {
     gidIndex: setting(options, 'gidIndex'),
     ibPort: setting(options, 'ibPort'),
     pollMode: setting(options, 'pollMode') ?? 'event',
-    spinMicros: setting(options, 'spinMicros') ?? 10,
+    spinMicros: setting(options, 'spinMicros') ?? DEFAULT_SPIN_MICROS,
     maxMessageSize: setting(options, 'maxMessageSize') ?? DEFAULT_MAX_MESSAGE_SIZE,
     token: setting(options, 'token'),
     handshakeTimeout: setting(options, 'handshakeTimeout') ?? 10_000,

@@ -24,7 +24,7 @@ describe('fabric-transport bench', function () {
   });
   afterEach(() => rmSync(out, { recursive: true, force: true }));
 
-  it('measures every pattern asked for over TCP and writes the JSON, the chart and the table', () => {
+  it('measures every pattern asked for over TCP, latency in every poll mode, and writes the JSON, the chart and the table', () => {
     const patterns = ['latency', 'write', 'read', 'messages', 'registration', 'tensor'];
     const { status, stdout, stderr } = fabricTransportWith(
       {},
@@ -52,7 +52,12 @@ describe('fabric-transport bench', function () {
     assert.deepEqual(results.settings.transports, ['tcp']);
     assert.deepEqual(
       results.series.map((s) => [s.name, s.role, s.pattern]),
-      patterns.map((pattern) => ['tcp', 'ours', pattern]),
+      [
+        ['tcp', 'ours', 'latency'],
+        ['tcp spin', 'ours', 'latency'],
+        ['tcp hybrid', 'ours', 'latency'],
+        ...patterns.slice(1).map((pattern) => ['tcp', 'ours', pattern]),
+      ],
     );
     for (const series of results.series) {
       assert.deepEqual(
@@ -72,9 +77,9 @@ describe('fabric-transport bench', function () {
     const table = readFileSync(join(out, 'table.md'), 'utf8');
     assert.match(
       table,
-      /^2 rounds: medians, ± half the rounds' range .*\n\nlatency: .*\n\n\| size \| tcp \|\n/,
+      /^2 rounds: medians, ± half the rounds' range .*\n\nlatency: .*\n\n\| size \| tcp \| tcp spin \| tcp hybrid \|\n/,
     );
-    assert.match(table, /\| 8 B \| [\d.]+ ±\d+% \(p99 [\d.]+\) \|/);
+    assert.match(table, /\| 8 B \|( [\d.]+ ±\d+% \(p99 [\d.]+\) \|){3}\n/);
   });
 
   it('shows the peers beside TCP with ratios, and names the package of each missing tool', () => {
@@ -88,6 +93,8 @@ describe('fabric-transport bench', function () {
       'bench',
       '--pattern',
       'latency,write',
+      '--poll',
+      'event',
       '--sizes',
       '4K',
       '--rounds',

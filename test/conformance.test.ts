@@ -1,5 +1,6 @@
 // The conformance suite: what every transport must do. It runs against FABRIC_TRANSPORT (default tcp) on
-// FABRIC_TEST_HOST (default 127.0.0.1); the Soft-RoCE guest and hosts with RDMA NICs run it unchanged.
+// FABRIC_TEST_HOST (default 127.0.0.1), in the poll mode FABRIC_POLL names (default event; `npm test` runs it in
+// each); the Soft-RoCE guest and hosts with RDMA NICs run it unchanged.
 import * as assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { atLeast, HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
 
-describe(`conformance: ${TRANSPORT} on ${HOST}`, () => {
+describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_POLL ?? 'event'}`, () => {
   describe('connections', () => {
     it('connects, reports the transport in use and closes on both sides', async () => {
       const p = await pair();

@@ -46,7 +46,7 @@ describe('options and environment variables', () => {
       gidIndex: undefined,
       ibPort: undefined,
       pollMode: 'event',
-      spinMicros: 10,
+      spinMicros: 50,
       maxMessageSize: 16 << 20,
       token: undefined,
       handshakeTimeout: 10000,

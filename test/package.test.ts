@@ -132,7 +132,15 @@ describe('the npm package', function () {
       results.series
         .map((series: { name: string; pattern: string }) => `${series.name} ${series.pattern}`)
         .sort(),
-      results.settings.transports.flatMap((kind: string) => [`${kind} latency`, `${kind} tensor`]).sort(),
+      // Latency also busy-polled, in both modes; the other patterns in 'event' mode only.
+      results.settings.transports
+        .flatMap((kind: string) => [
+          `${kind} latency`,
+          `${kind} spin latency`,
+          `${kind} hybrid latency`,
+          `${kind} tensor`,
+        ])
+        .sort(),
     );
     assert.ok(existsSync(join(consumer, 'bench-results', 'chart.svg')));
   });

@@ -1,5 +1,5 @@
 import { runSuite } from '../../bench/suite.js';
-import type { TransportKind } from '../options.js';
+import type { PollMode, TransportKind } from '../options.js';
 import { Flags, resolvedOptions } from './arguments.js';
 import {
   MEASUREMENT_SWITCHES,
@@ -20,22 +20,30 @@ ib_send_lat / ib_write_bw / ib_read_bw beside RDMA. Client and server run in sep
   --transport LIST  tcp, roce, ib (default: FABRIC_TRANSPORT when it names one, else every one available here)
   --host ADDR       measure on this local address instead (an address of the RDMA device for roce/ib)
   --no-peers        measure our transports only
+  --poll LIST       event, spin, hybrid: every pattern in each (default: FABRIC_POLL when set, else event,
+                    with spin and hybrid for latency only)
+  --spin-us N       how long spin and hybrid busy-poll at a time, both ends (default: FABRIC_SPIN_US, or 50)
 ${MEASUREMENT_USAGE}
 Files go to ./bench-results unless --out says otherwise.
 `;
 
 const KINDS: readonly TransportKind[] = ['tcp', 'roce', 'ib'];
+const POLL_MODES: readonly PollMode[] = ['event', 'spin', 'hybrid'];
 
 export async function benchCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(
     args,
-    [...MEASUREMENT_VALUED, '--transport', '--host'],
+    [...MEASUREMENT_VALUED, '--transport', '--host', '--poll', '--spin-us'],
     [...MEASUREMENT_SWITCHES, '--no-peers'],
   );
   // FABRIC_TRANSPORT names the one transport to measure, as it names the one to use; 'auto' means all.
-  const { transport } = resolvedOptions();
+  const { transport, pollMode, spinMicros } = resolvedOptions();
   const transports =
     flags.choices<TransportKind>('--transport', KINDS) ?? (transport === 'auto' ? undefined : [transport]);
+  // Likewise FABRIC_POLL names the one poll mode to measure.
+  const pollModes =
+    flags.choices<PollMode>('--poll', POLL_MODES) ??
+    (process.env.FABRIC_POLL === undefined ? undefined : [pollMode]);
   const host = flags.text('--host');
   const out = prepareOut(flags.text('--out') ?? 'bench-results');
   // Stopping a run must end the tools and servers it started: exiting runs the 'exit' handlers that kill them.
@@ -45,6 +53,8 @@ export async function benchCommand(args: string[]): Promise<void> {
     ...measureSettings(flags, 3),
     ...(transports ? { transports } : {}),
     ...(host ? { host } : {}),
+    ...(pollModes ? { pollModes } : {}),
+    spinMicros: flags.number('--spin-us', 0, 1_000_000) ?? spinMicros,
     peers: !flags.has('--no-peers'),
     progress: progressOf(flags),
   });

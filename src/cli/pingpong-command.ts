@@ -82,7 +82,7 @@ async function measure(flags: Flags, peer: string): Promise<void> {
   // One connection first: it proves the server answers and tells which transport 'auto' chose.
   const used = await withBench(target, { mode: 'echo' }, async (connection) => connection.transport);
   const run = await runRounds(
-    interleaved(ourMeasurements(used, { ...target, transport: used }, settings)),
+    interleaved(ourMeasurements({ ...target, transport: used }, settings)),
     settings.rounds,
     deadlineMs(settings.budget),
     measurement.progressOf(flags),

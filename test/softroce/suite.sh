@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Soft-RoCE suite, run inside the guest by `npm run test:softroce` (test/softroce/run.sh): the benchmark
-# suite (our figures beside perftest's on rxe0), the conformance suite over RoCE, then the other tests that
-# need an RDMA device.
+# suite (our figures beside perftest's on rxe0), the conformance suite over RoCE (event and spin poll modes),
+# then the other tests that need an RDMA device.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -12,6 +12,9 @@ node dist/src/cli/main.js bench --rounds 1 --duration 0.2 --sizes 4K,1M --out ou
 
 echo "== the conformance suite over RoCE"
 FABRIC_TRANSPORT=roce mocha out/test/conformance.test.js
+
+echo "== the conformance suite over RoCE, busy-polling the completion queue"
+FABRIC_TRANSPORT=roce FABRIC_POLL=spin mocha out/test/conformance.test.js
 
 echo "== tests that need an RDMA device"
 mocha out/test/rdma-host.test.js out/test/package.test.js

@@ -11,12 +11,15 @@ import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reade
 import type { Role } from '../../protocol/handshake-session.js';
 import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../region.js';
 import { counters } from '../../stats.js';
+import { DirectSocket, READ_END } from './direct-socket.js';
 
 /** Extra window beyond one maximal message, so small messages keep flowing beside a large one. */
 const WINDOW_SLACK = 1 << 20;
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
 const DRAIN = new Uint8Array(64 * 1024);
+/** Reads per wake-up when the connection reads for itself, so that one busy peer cannot starve the loop. */
+const READS_PER_WAKEUP = 64;
 
 interface Outgoing {
   /** Message credit the frame consumes (0 for one-sided requests). */
@@ -31,6 +34,19 @@ function checkOperationId(header: FrameHeader): void {
   if (header.id === 0) throw new FabricError('EPROTO', 'protocol violation by the peer: operation id 0');
 }
 
+/** What is left of `parts` once their first `written` bytes went out (views, not copies). */
+function unwritten(parts: Uint8Array[], written: number): Uint8Array[] {
+  let skip = written;
+  let first = 0;
+  while (first < parts.length && skip >= (parts[first] as Uint8Array).length) {
+    skip -= (parts[first] as Uint8Array).length;
+    first++;
+  }
+  const rest = parts.slice(first);
+  if (skip > 0) rest[0] = (rest[0] as Uint8Array).subarray(skip);
+  return rest;
+}
+
 type OnRead = { buffer: () => Uint8Array; callback: (count: number) => boolean };
 
 /**
@@ -40,6 +56,7 @@ type OnRead = { buffer: () => Uint8Array; callback: (count: number) => boolean }
 export class TcpConnection extends BaseConnection implements FrameSink {
   readonly transport = 'tcp' as const;
   private readonly socket: net.Socket;
+  private readonly direct: DirectSocket;
   private readonly reader = new FrameReader(this);
   private readonly receiveWindow: number;
 
@@ -59,6 +76,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private closedPromise: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
   private destroyTimer: NodeJS.Timeout | undefined;
+  /** Whether this connection reads its socket itself ('spin' and 'hybrid' poll modes) instead of node:net. */
+  private readsDirectly = false;
 
   private constructor(
     role: Role,
@@ -77,6 +96,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         return true;
       },
     });
+    this.direct = new DirectSocket(this.socket);
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
     this.socket.on('error', (error) => this.fail(this.socketError(error)));
@@ -84,9 +104,10 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       this.fail(this.endReason());
       this.shutdown();
     });
-    this.socket.on('close', () =>
-      this.fail(new FabricError('ECONNRESET', `the connection to ${this.peerName} was lost`)),
-    );
+    this.socket.on('close', () => {
+      this.direct.stopWatching();
+      this.fail(new FabricError('ECONNRESET', `the connection to ${this.peerName} was lost`));
+    });
     if (role === 'client') this.socket.once('connect', () => this.handshake.start());
   }
 
@@ -264,6 +285,9 @@ export class TcpConnection extends BaseConnection implements FrameSink {
 
   protected override opened(): void {
     this.sendCredit = this.handshake.peer?.receiveWindow ?? 0;
+    if (this.options.pollMode !== 'event') {
+      this.readsDirectly = this.direct.takeOverReads(() => this.onReadable());
+    }
   }
 
   // ---- flow control -----------------------------------------------------------------------------------------
@@ -346,6 +370,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       if (target) operation.target = target;
       const id = this.operations.add(operation);
       this.submit(0, () => emit(id));
+      this.awaitingPeer();
     });
   }
 
@@ -396,6 +421,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     }
   }
 
+  /** Puts a frame on the wire in order: straight to the socket when node:net holds nothing unsent. */
   private writeFrame(
     header: Buffer,
     parts: readonly Uint8Array[],
@@ -405,16 +431,46 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       done?.(new Error('socket closed'));
       return;
     }
-    const payload = parts.filter((part) => part.length > 0);
-    if (payload.length === 0) {
-      this.socket.write(header, done);
+    let frame = [header, ...parts.filter((part) => part.length > 0)];
+    const written = this.direct.write(frame);
+    if (written > 0) {
+      frame = unwritten(frame, written);
+      if (frame.length === 0) {
+        done?.();
+        return;
+      }
+    }
+    if (frame.length === 1) {
+      this.socket.write(frame[0] as Uint8Array, done);
       return;
     }
     this.socket.cork();
-    this.socket.write(header);
-    for (let i = 0; i < payload.length - 1; i++) this.socket.write(payload[i] as Uint8Array);
-    this.socket.write(payload[payload.length - 1] as Uint8Array, done);
+    for (let i = 0; i < frame.length - 1; i++) this.socket.write(frame[i] as Uint8Array);
+    this.socket.write(frame[frame.length - 1] as Uint8Array, done);
     this.socket.uncork();
+  }
+
+  protected pollOnce(micros: number): boolean {
+    return this.readsDirectly && this.readDirectly(micros) !== READ_END;
+  }
+
+  private onReadable(): void {
+    for (let reads = 0; reads < READS_PER_WAKEUP && this.readsDirectly; reads++) {
+      if (this.readDirectly(0) <= 0) return;
+    }
+  }
+
+  /** One read of the connection's own: the bytes read, 0 when none came within `micros`, or READ_END. */
+  private readDirectly(micros: number): number {
+    const count = this.direct.read(this.state === 'closed' ? DRAIN : this.reader.nextBuffer(), micros);
+    if (count > 0) {
+      this.onBytes(count);
+    } else if (count === READ_END) {
+      // node:net reads the end of the stream (or meets the error) itself, as in 'event' mode.
+      this.readsDirectly = false;
+      this.direct.giveBackReads();
+    }
+    return count;
   }
 
   private socketError(error: NodeJS.ErrnoException): FabricError {

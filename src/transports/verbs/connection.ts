@@ -679,6 +679,7 @@ export class VerbsConnection extends BaseConnection {
       };
       this.userQueue.push({ operation });
       fetch();
+      this.awaitingPeer();
     });
   }
 
@@ -835,6 +836,7 @@ export class VerbsConnection extends BaseConnection {
   private queueUser(frame: OutgoingFrame): void {
     this.userQueue.push({ frame });
     this.pump();
+    this.awaitingPeer();
   }
 
   private queueControl(header: Buffer, payload: readonly Uint8Array[] = [], free = false): void {
@@ -994,6 +996,17 @@ export class VerbsConnection extends BaseConnection {
       this.queueControl(header, [text], true);
     }
     this.teardown();
+  }
+
+  protected override awaitsPeer(): boolean {
+    return super.awaitsPeer() || this.transfers.size > 0 || this.userQueue.length > 0;
+  }
+
+  protected pollOnce(micros: number): boolean {
+    if (this.work === undefined || this.destroyed) return false;
+    const completions = this.endpoint.pollCompletions(micros);
+    if (completions.length > 0) this.onEvent('completions', [completions]);
+    return true;
   }
 
   protected releasePending(reason: FabricError): void {

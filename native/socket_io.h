@@ -1,0 +1,17 @@
+// The TCP transport's data path on a socket that node:net opened and still owns (connect, accept, close,
+// errors): gathered writes and busy-polled reads straight into the caller's memory, without the streams
+// layer's per-write work. JS decides when they are safe to use (src/transports/tcp/socket-io.ts).
+#pragma once
+
+#include <napi.h>
+
+namespace fabric {
+
+// socketWrite(fd, parts: Uint8Array[]) -> bytes written (may be fewer than given) or -errno.
+Napi::Value SocketWrite(const Napi::CallbackInfo& info);
+
+// socketRead(fd, target: Uint8Array, spinMicros) -> bytes read, 0 at end of stream, or -errno
+// (-EAGAIN: nothing arrived within spinMicros).
+Napi::Value SocketRead(const Napi::CallbackInfo& info);
+
+}  // namespace fabric

@@ -1,0 +1,47 @@
+#include "socket_watcher.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace fabric {
+
+Napi::Function SocketWatcher::Define(Napi::Env env) {
+  return DefineClass(env, "SocketWatcher", {InstanceMethod<&SocketWatcher::Close>("close")});
+}
+
+SocketWatcher::SocketWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketWatcher>(info) {
+  Napi::Env env = info.Env();
+  fd_ = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (fd_ < 0) {
+    Napi::Error::New(env, std::string("cannot watch the socket: ") + std::strerror(errno))
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  on_readable_ = Napi::Persistent(info[1].As<Napi::Function>());
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  watcher_ = std::make_unique<FdWatcher>(loop, fd_, [this] {
+    Napi::HandleScope scope(Env());
+    napi_value result = nullptr;
+    // The status is not checked: while Node tears the environment down, JS can no longer be called.
+    napi_make_callback(Env(), nullptr, Value(), on_readable_.Value(), 0, nullptr, &result);
+  });
+}
+
+SocketWatcher::~SocketWatcher() { Release(); }
+
+void SocketWatcher::Release() {
+  watcher_.reset();
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+Napi::Value SocketWatcher::Close(const Napi::CallbackInfo& info) {
+  Release();
+  return info.Env().Undefined();
+}
+
+}  // namespace fabric
