@@ -15,6 +15,7 @@ export const OUR_PATTERNS: readonly OurPattern[] = [
   'read',
   'messages',
   'registration',
+  'reregistration',
   'tensor',
 ];
 
@@ -26,6 +27,7 @@ export const DEFAULT_SIZES: Record<OurPattern, number[]> = {
   read: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
   messages: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
   registration: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
+  reregistration: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
   tensor: [MiB, 16 * MiB, 256 * MiB],
 };
 
@@ -54,7 +56,9 @@ function measureOnce(pattern: OurPattern, target: FabricTarget, size: number, se
     case 'latency':
       return () => messageLatency(target, size, settings.budget);
     case 'registration':
-      return () => registration(target, size, settings.budget);
+      return () => registration(target, size, settings.budget, false);
+    case 'reregistration':
+      return () => registration(target, size, settings.budget, true);
     case 'tensor':
       return () => tensorRoundTrip(target, size, settings.budget);
     default:

@@ -1,7 +1,15 @@
 // What one benchmark run produced: the JSON results file is exactly this object.
 
 /** What is measured. Peers measure 'stream' (one byte stream), compared with write, read and messages. */
-export type Pattern = 'latency' | 'write' | 'read' | 'messages' | 'registration' | 'tensor' | 'stream';
+export type Pattern =
+  | 'latency'
+  | 'write'
+  | 'read'
+  | 'messages'
+  | 'registration'
+  | 'reregistration'
+  | 'tensor'
+  | 'stream';
 
 /** Patterns in the order runs, tables and charts take them. */
 export const PATTERN_ORDER: readonly Pattern[] = [
@@ -11,6 +19,7 @@ export const PATTERN_ORDER: readonly Pattern[] = [
   'messages',
   'stream',
   'registration',
+  'reregistration',
   'tensor',
 ];
 
@@ -35,6 +44,11 @@ export const UNITS: Record<Pattern, { unit: string; lowerIsBetter: boolean; labe
   messages: { unit: 'GB/s', lowerIsBetter: false, label: 'message bandwidth' },
   stream: { unit: 'GB/s', lowerIsBetter: false, label: 'byte stream bandwidth' },
   registration: { unit: 'µs', lowerIsBetter: true, label: 'register + deregister' },
+  reregistration: {
+    unit: 'µs',
+    lowerIsBetter: true,
+    label: 'register the same memory again + deregister (the registration cache)',
+  },
   tensor: { unit: 'ms', lowerIsBetter: true, label: 'tensor round trip (read in, write back)' },
 };
 

@@ -10,6 +10,10 @@ export interface Stats {
   copiedBytes: number;
   /** Payload bytes received straight into their final memory: a region, or a read's local slice. */
   placedBytes: number;
+  /** Regions registered with an RDMA device (ibv_reg_mr), on their first use there. */
+  deviceRegistrations: number;
+  /** Regions that reused the device registration of the same memory registered before, instead. */
+  registrationCacheHits: number;
 }
 
 export const counters: Stats = {
@@ -21,6 +25,8 @@ export const counters: Stats = {
   reads: 0,
   copiedBytes: 0,
   placedBytes: 0,
+  deviceRegistrations: 0,
+  registrationCacheHits: 0,
 };
 
 /** A snapshot of the counters since the process started. */

@@ -6,7 +6,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorCodeFromWire } from '../src/errors.js';
-import { connect, type Listener, listen, register, transports } from '../src/index.js';
+import { connect, type Listener, listen, register, stats, transports } from '../src/index.js';
 import { type NativeAddon, type NativeMemoryRegion, nativeAddon } from '../src/native.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
 import {
@@ -208,6 +208,47 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       assert.equal(child.status, 7, `child ${i}: ${child.error?.message ?? child.signal}`);
     }
     assert.ok(target.bytes.every((byte) => byte === 4));
+    await Promise.all([client.close(), server.close(), listener.close()]);
+  });
+
+  it('reuses the device registration of memory registered again, never one a peer was given', async () => {
+    const host = HOST as string;
+    const listener = await listen({ host, port: 0, transport: 'roce' });
+    const [client, server] = await Promise.all([
+      connect({ host, port: listener.port, transport: 'roce' }),
+      listener.accept(),
+    ]);
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    const targetMemory = new Uint8Array(1 << 20);
+    const target = register(targetMemory);
+    await server.send(target.descriptor);
+    const descriptor = await client.receive();
+    const memory = new Uint8Array(1 << 20);
+    const before = stats();
+    for (let round = 1; round <= 5; round++) {
+      const source = register(memory.fill(round));
+      await client.write(source, descriptor);
+      assert.ok(
+        targetMemory.every((byte) => byte === round),
+        `round ${round} intact`,
+      );
+      source.deregister();
+      await settle();
+    }
+    const reused = stats();
+    // The target's and the first source's ibv_reg_mr; the four later sources came from the cache.
+    assert.equal(reused.deviceRegistrations - before.deviceRegistrations, 2);
+    assert.equal(reused.registrationCacheHits - before.registrationCacheHits, 4);
+    // The target's rkey went to the client: deregistered for real, so registering it again pins anew.
+    target.deregister();
+    await settle();
+    const again = register(targetMemory);
+    await server.send(again.descriptor);
+    await client.write(register(memory.fill(9)), await client.receive());
+    assert.ok(targetMemory.every((byte) => byte === 9));
+    const after = stats();
+    assert.equal(after.deviceRegistrations - reused.deviceRegistrations, 1);
+    assert.equal(after.registrationCacheHits - reused.registrationCacheHits, 1);
     await Promise.all([client.close(), server.close(), listener.close()]);
   });
 

@@ -325,11 +325,11 @@ export class VerbsConnection extends BaseConnection {
 
   /**
    * @internal Registers `region` with this connection's device now rather than at its first use, as
-   * `fabric-transport bench` does to time pinning.
+   * `fabric-transport bench` does to time pinning; `reuse: false` pins anew even where the cache could serve.
    */
-  registerOnDevice(region: Region): void {
+  registerOnDevice(region: Region, reuse = true): void {
     this.checkOpen();
-    regionRegistration(region, this.endpoint, this.device);
+    regionRegistration(region, this.endpoint, this.device, reuse);
   }
 
   close(): Promise<void> {

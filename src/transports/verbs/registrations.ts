@@ -2,6 +2,8 @@ import { FabricError } from '../../errors.js';
 import type { NativeEndpoint, NativeMemoryRegion } from '../../native.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
 import type { Region } from '../../region.js';
+import { counters } from '../../stats.js';
+import { registrationCache } from './registration-cache.js';
 
 /** ibv_access_flags */
 export const LOCAL_WRITE = 1;
@@ -44,8 +46,15 @@ export class DeviceRegistration {
   private inUse = 0;
   private onIdle: (() => void) | undefined;
   private readonly grantees = new Map<object, Revoke>();
+  /** Whether a peer was ever given the rkey: then the memory is deregistered, never cached, when retired. */
+  private granted = false;
 
-  constructor(readonly memory: NativeMemoryRegion) {}
+  constructor(
+    readonly memory: NativeMemoryRegion,
+    private readonly bytes: Uint8Array,
+    private readonly flags: number,
+    private readonly device: string,
+  ) {}
 
   /** Marks a local operation in flight on the memory; call the result when it completed. */
   use(): () => void {
@@ -57,6 +66,7 @@ export class DeviceRegistration {
 
   /** Records that `peer` holds the rkey, and how to revoke it. */
   grant(peer: object, revoke: Revoke): void {
+    this.granted = true;
     this.grantees.set(peer, revoke);
   }
 
@@ -80,18 +90,23 @@ export class DeviceRegistration {
       this.onIdle = resolve;
       if (this.inUse === 0) resolve();
     });
-    this.memory.deregister();
+    if (this.granted) this.memory.deregister();
+    else registrationCache.park(this.bytes, this.flags, this.device, this.memory);
   }
 }
 
 /** A region's registrations by device name: each made on first use there, all retired by deregister(). */
 const registrations = new WeakMap<Region, Map<string, DeviceRegistration>>();
 
-/** The region's registration on `device`, made through `endpoint` (any endpoint on that device). */
+/**
+ * The region's registration on `device`, made through `endpoint` (any endpoint on that device), or taken
+ * from the cache when the same memory was registered before (unless `reuse` is false).
+ */
 export function regionRegistration(
   region: Region,
   endpoint: NativeEndpoint,
   device: string,
+  reuse = true,
 ): DeviceRegistration {
   if (!region.registered)
     throw new FabricError('EINVAL', 'the region was deregistered; register the memory again');
@@ -110,7 +125,15 @@ export function regionRegistration(
     const remote =
       ((region.accessBits & ACCESS_READ) !== 0 ? REMOTE_READ : 0) |
       ((region.accessBits & ACCESS_WRITE) !== 0 ? REMOTE_WRITE : 0);
-    registration = new DeviceRegistration(registerMemory(endpoint, region.bytes, LOCAL_WRITE | remote));
+    const flags = LOCAL_WRITE | remote;
+    let memory = reuse ? registrationCache.take(region.bytes, flags, device) : undefined;
+    if (memory) {
+      counters.registrationCacheHits++;
+    } else {
+      memory = registerMemory(endpoint, region.bytes, flags);
+      counters.deviceRegistrations++;
+    }
+    registration = new DeviceRegistration(memory, region.bytes, flags, device);
     byDevice.set(device, registration);
   }
   return registration;
