@@ -16,7 +16,7 @@ import {
   stopFabricTransport,
 } from './fixtures/cli.js';
 import { type Events, events } from './fixtures/native-events.js';
-import { rejectsWith, within } from './helpers.js';
+import { pair, rejectsWith, within } from './helpers.js';
 
 const DEVICE = process.env.FABRIC_TEST_DEVICE;
 const HOST = process.env.FABRIC_TEST_HOST;
@@ -193,12 +193,7 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
   });
 
   it('lets the process start child processes while regions are registered and in use', async () => {
-    const host = HOST as string;
-    const listener = await listen({ host, port: 0, transport: 'roce' });
-    const [client, server] = await Promise.all([
-      connect({ host, port: listener.port, transport: 'roce' }),
-      listener.accept(),
-    ]);
+    const { client, server, close } = await pair({ transport: 'roce' });
     // Small regions share their pages with the rest of the heap: a child must still see all of it.
     const target = register(new Uint8Array(3000));
     await server.send(target.descriptor);
@@ -208,16 +203,11 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       assert.equal(child.status, 7, `child ${i}: ${child.error?.message ?? child.signal}`);
     }
     assert.ok(target.bytes.every((byte) => byte === 4));
-    await Promise.all([client.close(), server.close(), listener.close()]);
+    await close();
   });
 
   it('reuses the device registration of memory registered again, never one a peer was given', async () => {
-    const host = HOST as string;
-    const listener = await listen({ host, port: 0, transport: 'roce' });
-    const [client, server] = await Promise.all([
-      connect({ host, port: listener.port, transport: 'roce' }),
-      listener.accept(),
-    ]);
+    const { client, server, close } = await pair({ transport: 'roce' });
     const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
     const targetMemory = new Uint8Array(1 << 20);
     const target = register(targetMemory);
@@ -249,7 +239,7 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     const after = stats();
     assert.equal(after.deviceRegistrations - reused.deviceRegistrations, 1);
     assert.equal(after.registrationCacheHits - reused.registrationCacheHits, 1);
-    await Promise.all([client.close(), server.close(), listener.close()]);
+    await close();
   });
 
   it('uses the GID that FABRIC_GID_INDEX names, and says when there is none', async () => {
