@@ -2,8 +2,9 @@
 // FABRIC_TEST_HOST (default 127.0.0.1), in the poll mode FABRIC_POLL names (default event; `npm test` runs it in
 // each); the Soft-RoCE guest and hosts with RDMA NICs run it unchanged.
 import * as assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
 import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
@@ -319,6 +320,19 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
       await p.client.write(tensor, descriptor);
       assert.deepEqual(new Float32Array(serverRegion.bytes.buffer), new Float32Array(tensor.bytes.buffer));
       await p.close();
+    });
+
+    it('move 1 GiB through 64 MiB regions needing at most 64 MiB beyond them', async function () {
+      this.timeout(atLeast(this.timeout(), 120000));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [join(__dirname, 'fixtures', 'footprint.js'), HOST, TRANSPORT],
+        { env: process.env },
+      );
+      const footprint = JSON.parse(stdout) as { baseline: number; peak: number; intact: boolean };
+      assert.ok(footprint.intact, 'data intact');
+      const beyond = footprint.peak - footprint.baseline;
+      assert.ok(beyond <= 64 << 20, `${(beyond / 2 ** 20).toFixed(1)} MiB beyond the regions`);
     });
 
     it('move 64 MiB each way intact with zero bytes copied in user space', async function () {
