@@ -51,7 +51,7 @@ export class FrameReader {
       this.scratch ??= new Uint8Array(DISCARD_CHUNK);
       return this.scratch.subarray(0, Math.min(this.discardLeft, DISCARD_CHUNK));
     }
-    return this.target.subarray(this.targetFill);
+    return this.targetFill === 0 ? this.target : this.target.subarray(this.targetFill);
   }
 
   /** `count` bytes were written into the buffer last returned by nextBuffer(). Throws EPROTO on a bad frame. */

@@ -94,7 +94,10 @@ export function encodeHeader(header: Partial<FrameHeader> & { type: FrameType })
   buf.writeUInt32LE(header.length ?? 0, 4);
   buf.writeUInt32LE(header.id ?? 0, 8);
   buf.writeUInt32LE(header.aux ?? 0, 12);
-  buf.writeBigUInt64LE(header.key ?? 0n, 16);
+  // Most frames carry no key: two 32-bit zeros cost less than a BigInt write.
+  const key = header.key ?? 0n;
+  if (key === 0n) buf.fill(0, 16, 24);
+  else buf.writeBigUInt64LE(key, 16);
   const offset = header.offset ?? 0;
   buf.writeUInt32LE(offset % 0x1_0000_0000, 24);
   buf.writeUInt32LE(Math.floor(offset / 0x1_0000_0000), 28);
@@ -121,7 +124,7 @@ export function decodeHeader(bytes: Uint8Array): FrameHeader {
     length,
     id: buf.readUInt32LE(8),
     aux: buf.readUInt32LE(12),
-    key: buf.readBigUInt64LE(16),
+    key: buf.readUInt32LE(16) === 0 && buf.readUInt32LE(20) === 0 ? 0n : buf.readBigUInt64LE(16),
     offset: offsetHigh * 0x1_0000_0000 + buf.readUInt32LE(24),
   };
 }

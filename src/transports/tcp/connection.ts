@@ -308,10 +308,14 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     }
   }
 
-  /** A message was handed to the application: its bytes become credit for the peer. */
+  /**
+   * A message was handed to the application: its bytes become credit for the peer, carried by our next
+   * Message. A Credit frame goes only once the peer could run short: while it has no more than WINDOW_SLACK
+   * bytes unreturned, it still has credit for any message we accept.
+   */
   protected consumed(message: Uint8Array): void {
     this.creditToReturn += message.length + HEADER_SIZE;
-    if (this.creditFlushScheduled) return;
+    if (this.creditFlushScheduled || this.peerCreditUsed <= WINDOW_SLACK) return;
     this.creditFlushScheduled = true;
     // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
     setImmediate(() => {
@@ -431,7 +435,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       done?.(new Error('socket closed'));
       return;
     }
-    let frame = [header, ...parts.filter((part) => part.length > 0)];
+    let frame: Uint8Array[] = [header];
+    for (const part of parts) if (part.length > 0) frame.push(part);
     const written = this.direct.write(frame);
     if (written > 0) {
       frame = unwritten(frame, written);

@@ -15,6 +15,8 @@ export const READ_END = -1;
 export class DirectSocket {
   private readonly addon: NativeAddon | undefined;
   private watcher: { close(): void } | undefined;
+  /** The descriptor, once connected (reading it from the handle costs a native call). */
+  private fd = -1;
 
   constructor(private readonly socket: net.Socket) {
     const addon = nativeAddon();
@@ -78,8 +80,12 @@ export class DirectSocket {
   }
 
   private descriptor(): number {
-    // node:net does not expose the descriptor; its handle does, on every Unix.
-    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-    return typeof fd === 'number' && fd >= 0 ? fd : -1;
+    if (this.socket.destroyed) return -1;
+    if (this.fd < 0) {
+      // node:net does not expose the descriptor; its handle does, on every Unix.
+      const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+      if (typeof fd === 'number' && fd >= 0) this.fd = fd;
+    }
+    return this.fd;
   }
 }
