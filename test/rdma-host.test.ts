@@ -158,7 +158,17 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     );
     assert.deepEqual(
       results.series.map((s: { name: string; pattern: string }) => `${s.name} ${s.pattern}`).sort(),
-      ['roce latency', 'roce read', 'tcp latency', 'tcp read'],
+      // Latency in every poll mode, the other patterns in 'event' mode.
+      [
+        'roce hybrid latency',
+        'roce latency',
+        'roce read',
+        'roce spin latency',
+        'tcp hybrid latency',
+        'tcp latency',
+        'tcp read',
+        'tcp spin latency',
+      ],
     );
     const { child, match } = await startFabricTransport(
       /listening on [\d.]+:(\d+)/,
