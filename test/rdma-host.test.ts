@@ -216,7 +216,7 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     await close();
   });
 
-  it('reuses the device registration of memory registered again, never one a peer was given', async () => {
+  it('reuses the local registration of memory registered again, never one peers can reach', async () => {
     const { client, server, close } = await pair({ transport: 'roce' });
     const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
     const targetMemory = new Uint8Array(1 << 20);
@@ -236,10 +236,10 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       await settle();
     }
     const reused = stats();
-    // The target's and the first source's ibv_reg_mr; the four later sources came from the cache.
+    // The target's (for the peer) and the first source's (local) ibv_reg_mr; the later sources came from the cache.
     assert.equal(reused.deviceRegistrations - before.deviceRegistrations, 2);
     assert.equal(reused.registrationCacheHits - before.registrationCacheHits, 4);
-    // The target's rkey went to the client: deregistered for real, so registering it again pins anew.
+    // The target was registered for peers: deregistered for real, so registering it again pins anew.
     target.deregister();
     await settle();
     const again = register(targetMemory);

@@ -55,6 +55,16 @@ describe('registration cache', () => {
     assert.equal(registrationCache.take(huge, 7, 'rxe0'), large);
   });
 
+  it('deregisters everything it holds when asked to make room', () => {
+    const parked = [memoryRegion(), memoryRegion()];
+    parked.forEach((region) => {
+      registrationCache.park(new Uint8Array(32), 1, 'rxe0', region);
+    });
+    assert.ok(registrationCache.clear() >= 2);
+    assert.ok(parked.every((region) => region.deregistered));
+    assert.equal(registrationCache.clear(), 0);
+  });
+
   it('replaces a second registration of the same memory, and drops one whose buffer was detached', () => {
     const bytes = new Uint8Array(64);
     const first = memoryRegion();

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { errorCodeToWire } from '../src/errors.js';
 import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
-import { decodeDescriptor } from '../src/protocol/descriptor.js';
+import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
 import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
 import { clientHello, rejectsWith, sleep, within } from './helpers.js';
@@ -120,6 +120,26 @@ describe('tcp: hostile and broken peers', () => {
     assert.equal((error as { code?: string }).code, 'EPROTO');
     const header = decodeHeader(raw.received().subarray(raw.consumed));
     assert.equal(header.type, FrameType.Error);
+  });
+
+  it('fails what waits on a connection that reads for itself (hybrid) when the peer resets behind a backlog', async () => {
+    const hybrid = await listen({ port: 0, transport: 'tcp', pollMode: 'hybrid' });
+    try {
+      const raw = await handshake(hybrid.port);
+      const server = await hybrid.accept();
+      // A read the raw peer never answers, then more small frames than one wake-up reads, then a reset.
+      const read = server.read(
+        register(new Uint8Array(8)),
+        encodeDescriptor({ key: 7n, length: 8, access: ACCESS_READ }),
+      );
+      const frame = Buffer.concat([encodeHeader({ type: FrameType.Message, length: 8 }), Buffer.alloc(8)]);
+      // In one turn of this process's loop, so that all of it waits in the server's socket at once.
+      raw.socket.write(Buffer.concat(Array.from({ length: 1000 }, () => frame)));
+      raw.socket.resetAndDestroy();
+      await within(2000, rejectsWith(read, 'ECONNRESET'), 'the pending read');
+    } finally {
+      await hybrid.close();
+    }
   });
 
   it('closes a connection whose peer uses operation id 0, which only Error frames may carry', async () => {

@@ -151,6 +151,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
           else resolve();
         });
       });
+      // Waiting for credit, or for node:net to drain: in 'spin' and 'hybrid', poll for the peer's frames.
+      if (this.unsettledSends.has(reject)) this.awaitingPeer();
     });
   }
 
@@ -313,6 +315,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         'protocol violation by the peer: it sent more message bytes than its credit allows',
       );
     }
+    if (this.creditToReturn > 0) this.returnCreditIfShort();
   }
 
   /**
@@ -322,15 +325,18 @@ export class TcpConnection extends BaseConnection implements FrameSink {
    */
   protected consumed(message: Uint8Array): void {
     this.creditToReturn += message.length + HEADER_SIZE;
+    this.returnCreditIfShort();
+  }
+
+  /** Sends the consumed credit in a Credit frame if the peer could run short, unless a Message carries it first. */
+  private returnCreditIfShort(): void {
     if (this.creditFlushScheduled || this.peerCreditUsed <= WINDOW_SLACK) return;
     this.creditFlushScheduled = true;
     // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
     setImmediate(() => {
       this.creditFlushScheduled = false;
-      if (this.state !== 'open' || this.creditToReturn === 0) return;
-      if (this.inbox.size === 0 || this.creditToReturn >= this.receiveWindow / 2) {
-        this.writeFrame(encodeHeader({ type: FrameType.Credit, aux: this.takeCreditToReturn() }), []);
-      }
+      if (this.state !== 'open' || this.creditToReturn === 0 || this.peerCreditUsed <= WINDOW_SLACK) return;
+      this.writeFrame(encodeHeader({ type: FrameType.Credit, aux: this.takeCreditToReturn() }), []);
     });
   }
 
@@ -470,6 +476,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     for (let reads = 0; reads < READS_PER_WAKEUP && this.readsDirectly; reads++) {
       if (this.readDirectly(0) <= 0) return;
     }
+    // More may wait, and after an error (a reset) libuv reports nothing more: carry on after the loop's turn.
+    if (this.readsDirectly) setImmediate(() => this.onReadable());
   }
 
   /** One read of the connection's own: the bytes read, 0 when none came within `micros`, or READ_END. */

@@ -44,7 +44,12 @@ export class DirectSocket {
   takeOverReads(onReadable: () => void): boolean {
     const fd = this.descriptor();
     if (this.addon === undefined || fd < 0) return false;
-    this.watcher = new this.addon.SocketWatcher(fd, onReadable);
+    try {
+      this.watcher = new this.addon.SocketWatcher(fd, onReadable);
+    } catch {
+      // No descriptor left to duplicate (EMFILE): node:net keeps reading, as in 'event' mode.
+      return false;
+    }
     this.socket.pause();
     return true;
   }

@@ -329,7 +329,7 @@ export class VerbsConnection extends BaseConnection {
    */
   registerOnDevice(region: Region, reuse = true): void {
     this.checkOpen();
-    regionRegistration(region, this.endpoint, this.device, reuse);
+    regionRegistration(region, this.endpoint, this.device, false, reuse);
   }
 
   close(): Promise<void> {
@@ -573,7 +573,7 @@ export class VerbsConnection extends BaseConnection {
 
   protected consumed(message: Uint8Array): void {
     this.bytesToReturn += message.length + HEADER_SIZE;
-    // As on TCP: returned at once when the application has caught up, else once half the window is owed.
+    // Returned at once when the application has caught up, else once half the window is owed.
     if (this.inbox.size === 0 || this.bytesToReturn >= this.receiveWindow / 2) this.scheduleCreditFlush();
   }
 
@@ -715,7 +715,7 @@ export class VerbsConnection extends BaseConnection {
       resolve();
       return;
     }
-    const registration = regionRegistration(slice.region, this.endpoint, this.device);
+    const registration = regionRegistration(slice.region, this.endpoint, this.device, false);
     const local = registration.memory;
     const release = registration.use();
     const id = this.operations.add({ kind, resolve, reject });
@@ -790,7 +790,7 @@ export class VerbsConnection extends BaseConnection {
       answer =
         region instanceof FabricError
           ? region
-          : { region, registration: regionRegistration(region, this.endpoint, this.device) };
+          : { region, registration: regionRegistration(region, this.endpoint, this.device, true) };
     } catch (error) {
       answer = error instanceof FabricError ? error : new FabricError('EINVAL', String(error));
     }

@@ -14,10 +14,10 @@ interface CachedRegistration {
 /**
  * Device registrations kept after their region was deregistered, so that registering the same memory again
  * (same ArrayBuffer, offset, length and access, on the same device) costs no ibv_reg_mr: the pattern of a
- * runtime that registers a tensor's host buffer for each call. Only registrations whose rkey never left the
- * process come here (one a peer was granted is deregistered at once, so the NIC refuses it from then on).
- * Least recently parked first out beyond CACHE_MAX_ENTRIES or CACHE_MAX_BYTES; a detached ArrayBuffer's
- * entry is dropped when met.
+ * runtime that registers a tensor's host buffer for each call. Only local-only registrations come here (the
+ * side of this process's own writes and reads): the NIC lets no peer reach them, whatever rkey it tries.
+ * Least recently parked first out beyond CACHE_MAX_ENTRIES or CACHE_MAX_BYTES; everything when the
+ * locked-memory limit refuses a new registration; a detached ArrayBuffer's entry when it is met.
  */
 class RegistrationCache {
   private readonly byBuffer = new WeakMap<ArrayBufferLike, Map<string, CachedRegistration>>();
@@ -57,6 +57,13 @@ class RegistrationCache {
     const entry = entries.get(cacheKey(bytes, flags, device));
     if (entry) this.remove(entry);
     return entry?.memory;
+  }
+
+  /** Deregisters every parked registration (the locked-memory limit refused a new one); returns how many. */
+  clear(): number {
+    const entries = [...this.order];
+    for (const entry of entries) this.evict(entry);
+    return entries.length;
   }
 
   private evict(entry: CachedRegistration): void {

@@ -46,14 +46,11 @@ export class DeviceRegistration {
   private inUse = 0;
   private onIdle: (() => void) | undefined;
   private readonly grantees = new Map<object, Revoke>();
-  /** Whether a peer was ever given the rkey: then the memory is deregistered, never cached, when retired. */
-  private granted = false;
 
+  /** @param cacheAs where the registration goes once retired: the cache, or (absent) ibv_dereg_mr. */
   constructor(
     readonly memory: NativeMemoryRegion,
-    private readonly bytes: Uint8Array,
-    private readonly flags: number,
-    private readonly device: string,
+    private readonly cacheAs?: { bytes: Uint8Array; flags: number; device: string },
   ) {}
 
   /** Marks a local operation in flight on the memory; call the result when it completed. */
@@ -66,7 +63,6 @@ export class DeviceRegistration {
 
   /** Records that `peer` holds the rkey, and how to revoke it. */
   grant(peer: object, revoke: Revoke): void {
-    this.granted = true;
     this.grantees.set(peer, revoke);
   }
 
@@ -90,8 +86,12 @@ export class DeviceRegistration {
       this.onIdle = resolve;
       if (this.inUse === 0) resolve();
     });
-    if (this.granted) this.memory.deregister();
-    else registrationCache.park(this.bytes, this.flags, this.device, this.memory);
+    if (this.cacheAs) {
+      const { bytes, flags, device } = this.cacheAs;
+      registrationCache.park(bytes, flags, device, this.memory);
+    } else {
+      this.memory.deregister();
+    }
   }
 }
 
@@ -99,13 +99,16 @@ export class DeviceRegistration {
 const registrations = new WeakMap<Region, Map<string, DeviceRegistration>>();
 
 /**
- * The region's registration on `device`, made through `endpoint` (any endpoint on that device), or taken
- * from the cache when the same memory was registered before (unless `reuse` is false).
+ * The region's registration on `device`, made through `endpoint` (any endpoint on that device): `remote` for
+ * peers (with the region's remote access; never cached, so that no rkey outlives its region at the NIC), or
+ * local-only, for this process's own writes and reads, taken from the cache when the same memory was
+ * registered before (unless `reuse` is false: then it is not cached either).
  */
 export function regionRegistration(
   region: Region,
   endpoint: NativeEndpoint,
   device: string,
+  remote: boolean,
   reuse = true,
 ): DeviceRegistration {
   if (!region.registered)
@@ -120,21 +123,39 @@ export function regionRegistration(
       for (const registration of created.values()) void registration.retire();
     });
   }
-  let registration = byDevice.get(device);
+  const use = `${device} ${remote ? 'remote' : 'local'}`;
+  let registration = byDevice.get(use);
   if (!registration) {
-    const remote =
-      ((region.accessBits & ACCESS_READ) !== 0 ? REMOTE_READ : 0) |
-      ((region.accessBits & ACCESS_WRITE) !== 0 ? REMOTE_WRITE : 0);
-    const flags = LOCAL_WRITE | remote;
-    let memory = reuse ? registrationCache.take(region.bytes, flags, device) : undefined;
+    const flags = remote
+      ? LOCAL_WRITE |
+        ((region.accessBits & ACCESS_READ) !== 0 ? REMOTE_READ : 0) |
+        ((region.accessBits & ACCESS_WRITE) !== 0 ? REMOTE_WRITE : 0)
+      : LOCAL_WRITE;
+    const cacheable = !remote && reuse;
+    let memory = cacheable ? registrationCache.take(region.bytes, flags, device) : undefined;
     if (memory) {
       counters.registrationCacheHits++;
     } else {
-      memory = registerMemory(endpoint, region.bytes, flags);
+      memory = pin(endpoint, region.bytes, flags);
       counters.deviceRegistrations++;
     }
-    registration = new DeviceRegistration(memory, region.bytes, flags, device);
-    byDevice.set(device, registration);
+    registration = new DeviceRegistration(
+      memory,
+      cacheable ? { bytes: region.bytes, flags, device } : undefined,
+    );
+    byDevice.set(use, registration);
   }
   return registration;
+}
+
+/** registerMemory, once more after emptying the cache if the locked-memory limit refused it. */
+function pin(endpoint: NativeEndpoint, bytes: Uint8Array, flags: number): NativeMemoryRegion {
+  try {
+    return registerMemory(endpoint, bytes, flags);
+  } catch (error) {
+    if (!(error instanceof FabricError) || error.code !== 'ENOMEM' || registrationCache.clear() === 0) {
+      throw error;
+    }
+    return registerMemory(endpoint, bytes, flags);
+  }
 }
