@@ -82,10 +82,10 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const children: ChildProcess[] = [];
   try {
     const measurements = [];
+    const { spinMicros } = options;
     for (const endpoint of endpoints) {
       for (const [mode, patterns] of pollPlan(options)) {
         if (patterns.length === 0) continue;
-        const { spinMicros } = options;
         const { port } = await startServer(
           ['fabric', endpoint.host, endpoint.transport, String(maxMessageSize), mode, String(spinMicros)],
           children,

@@ -5,10 +5,12 @@
 //   node dist/bench/syscall-floor.js [ROUND_TRIPS]
 import { fork } from 'node:child_process';
 import * as net from 'node:net';
+import { constants } from 'node:os';
 import { type NativeAddon, nativeAddon } from '../src/native.js';
 import { median } from './statistics.js';
 
 const SIZE = 8;
+const EAGAIN = -constants.errno.EAGAIN;
 const addon = nativeAddon();
 if (typeof addon === 'string') throw new Error(addon);
 const { socketRead, socketWrite } = addon as NativeAddon;
@@ -21,7 +23,7 @@ function descriptor(socket: net.Socket): number {
 function readFully(fd: number, bytes: Uint8Array): void {
   for (let got = 0; got < bytes.length; ) {
     const count = socketRead(fd, bytes.subarray(got), 1_000_000);
-    if (count === 0 || (count < 0 && count !== -11)) throw new Error(`read failed (${count})`);
+    if (count === 0 || (count < 0 && count !== EAGAIN)) throw new Error(`read failed (${count})`);
     if (count > 0) got += count;
   }
 }

@@ -1,6 +1,6 @@
 // The TCP transport's data path on a socket that node:net opened and still owns (connect, accept, close,
 // errors): gathered writes and busy-polled reads straight into the caller's memory, without the streams
-// layer's per-write work. JS decides when they are safe to use (src/transports/tcp/socket-io.ts).
+// layer's per-write work. JS decides when they are safe to use (src/transports/tcp/direct-socket.ts).
 #pragma once
 
 #include <napi.h>

@@ -1,7 +1,7 @@
 import type { PollMode } from './options.js';
 
 /** Polls a transport once for up to `micros` µs, handling what arrived; false once polling cannot go on. */
-export type PollOnce = (micros: number) => boolean;
+type PollOnce = (micros: number) => boolean;
 
 /**
  * The 'spin' and 'hybrid' poll modes. While the application awaits something from the peer (a message, a

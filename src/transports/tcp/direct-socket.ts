@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { type NativeAddon, nativeAddon } from '../../native.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
@@ -77,7 +78,7 @@ export class DirectSocket {
     if (count > 0) return count;
     if (count === EAGAIN) return 0;
     if (count < 0) {
-      const code = Object.entries(constants.errno).find(([, errno]) => errno === -count)?.[0] ?? 'EIO';
+      const code = getSystemErrorName(count);
       this.stopWatching();
       this.socket.destroy(Object.assign(new Error(`read failed: ${code}`), { code, errno: count }));
     }
