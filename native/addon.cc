@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("status", Napi::Function::New(env, Status));
   exports.Set("socketWrite", Napi::Function::New(env, fabric::SocketWrite));
   exports.Set("socketRead", Napi::Function::New(env, fabric::SocketRead));
+  exports.Set("socketKeepalive", Napi::Function::New(env, fabric::SocketKeepalive));
   exports.Set("SocketWatcher", fabric::SocketWatcher::Define(env));
 #ifdef FABRIC_HAVE_RDMA
   exports.Set("devices", Napi::Function::New(env, fabric::Devices));

@@ -1,5 +1,7 @@
 #include "socket_io.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -57,6 +59,24 @@ Napi::Value SocketRead(const Napi::CallbackInfo& info) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return Napi::Number::New(env, -errno);
     if (deadline.Passed()) return Napi::Number::New(env, -EAGAIN);
   }
+}
+
+Napi::Value SocketKeepalive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const unsigned millis = info[1].As<Napi::Number>().Uint32Value();
+  // Idle for half the time, then three probes over the other half; TCP_USER_TIMEOUT bounds the whole.
+  const int seconds = static_cast<int>(std::max(1u, millis / 1000));
+  const int on = 1, idle = std::max(1, seconds / 2), interval = std::max(1, seconds / 6), probes = 3;
+  const unsigned user_timeout = millis;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout) != 0) {
+    return Napi::Number::New(env, -errno);
+  }
+  return Napi::Number::New(env, 0);
 }
 
 }  // namespace fabric

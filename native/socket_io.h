@@ -14,4 +14,9 @@ Napi::Value SocketWrite(const Napi::CallbackInfo& info);
 // (-EAGAIN: nothing arrived within spinMicros).
 Napi::Value SocketRead(const Napi::CallbackInfo& info);
 
+// socketKeepalive(fd, millis) -> 0 or -errno. The peer is declared gone (the socket fails with ETIMEDOUT)
+// once it has acknowledged nothing for `millis`: keepalive probes while idle, TCP_USER_TIMEOUT while data
+// waits.
+Napi::Value SocketKeepalive(const Napi::CallbackInfo& info);
+
 }  // namespace fabric

@@ -25,6 +25,8 @@ export abstract class BaseConnection implements Connection {
   abstract readonly transport: TransportKind;
   /** Resolves when the handshake completed. */
   readonly ready: Promise<void>;
+  /** Resolves once the connection is closed, by either side or by an error. */
+  readonly whenClosed: Promise<void>;
   protected state: ConnectionState = 'handshake';
   protected readonly inbox: AsyncQueue<Uint8Array>;
   protected readonly handshake: HandshakeSession;
@@ -37,6 +39,7 @@ export abstract class BaseConnection implements Connection {
   private readonly poller: SpinPoller | undefined;
   private markReady!: () => void;
   private markFailed!: (error: FabricError) => void;
+  private markClosed!: () => void;
 
   protected constructor(
     role: Role,
@@ -66,6 +69,9 @@ export abstract class BaseConnection implements Connection {
       this.markFailed = reject;
     });
     this.ready.catch(() => {});
+    this.whenClosed = new Promise<void>((resolve) => {
+      this.markClosed = resolve;
+    });
     this.handshakeTimer = setTimeout(
       () =>
         this.abort(
@@ -107,6 +113,11 @@ export abstract class BaseConnection implements Connection {
    */
   protected abstract pollOnce(micros: number): boolean;
 
+  /** Turns the peer away during the handshake, telling it why. */
+  refuse(reason: FabricError): void {
+    this.abort(reason);
+  }
+
   /** Whether the application awaits something from the peer: a message, a completion, an answer. */
   protected awaitsPeer(): boolean {
     return this.inbox.waiting > 0 || this.operations.size > 0 || this.unsettledSends.size > 0;
@@ -133,9 +144,9 @@ export abstract class BaseConnection implements Connection {
     return this.inbox[Symbol.asyncIterator]();
   }
 
-  /** The checks of send(): open, bytes, and no larger than the peer accepts. */
+  /** The checks of send(): open, under maxInFlight, bytes, and no larger than the peer accepts. */
   protected outgoingMessage(message: unknown): { parts: readonly Uint8Array[]; length: number } {
-    this.checkOpen();
+    this.checkCanStart();
     const outgoing = messageParts(message);
     const peerMax = this.peerMaxMessageSize;
     if (outgoing.length > peerMax) {
@@ -146,6 +157,19 @@ export abstract class BaseConnection implements Connection {
       );
     }
     return outgoing;
+  }
+
+  /** What every operation checks first: the connection is open and has room under maxInFlight. */
+  protected checkCanStart(): void {
+    this.checkOpen();
+    const inFlight = this.operations.size + this.unsettledSends.size;
+    if (inFlight >= this.options.maxInFlight) {
+      throw new FabricError(
+        'ENOBUFS',
+        `${inFlight} operations are already in flight on this connection (maxInFlight): await some before ` +
+          'starting more, or raise FABRIC_MAX_IN_FLIGHT',
+      );
+    }
   }
 
   protected checkOpen(): void {
@@ -211,6 +235,7 @@ export abstract class BaseConnection implements Connection {
     this.failure = reason;
     clearTimeout(this.handshakeTimer);
     this.markFailed(reason);
+    this.markClosed();
     this.releasePending(reason);
     this.operations.rejectAll(reason);
     for (const reject of this.unsettledSends) reject(reason);

@@ -11,7 +11,9 @@ export type FabricErrorCode =
   | 'EMSGSIZE'
   | 'EADDRINUSE'
   | 'ECLOSED'
-  | 'ENOMEM';
+  | 'ENOMEM'
+  | 'ENOBUFS'
+  | 'EBUSY';
 
 const CODES: readonly FabricErrorCode[] = [
   'EINVAL',
@@ -26,6 +28,8 @@ const CODES: readonly FabricErrorCode[] = [
   'EADDRINUSE',
   'ECLOSED',
   'ENOMEM',
+  'ENOBUFS',
+  'EBUSY',
 ];
 
 /** Every failure surfaced by fabric-transport is a FabricError with a stable `code`. */

@@ -1,5 +1,6 @@
 import { AsyncQueue } from './async-queue.js';
 import type { Connection } from './connection.js';
+import { FabricError } from './errors.js';
 import type { Listener } from './listener.js';
 
 /** What accepts connections of one transport for a listener (a TCP server, an RDMA-CM listening id). */
@@ -11,6 +12,9 @@ export interface Acceptor {
 /** A connection still in its handshake. */
 export interface IncomingConnection extends Connection {
   readonly ready: Promise<void>;
+  readonly whenClosed: Promise<void>;
+  /** Turns the peer away, telling it why. */
+  refuse(reason: FabricError): void;
 }
 
 /**
@@ -22,10 +26,13 @@ export class FabricListener implements Listener {
   private readonly handshaking = new Set<IncomingConnection>();
   private readonly acceptors: Acceptor[] = [];
   private closing: Promise<void> | undefined;
+  /** Connections admitted and not closed yet, in their handshake or open. */
+  private held = 0;
 
   constructor(
     readonly host: string,
     public port: number,
+    private readonly maxConnections: number,
   ) {}
 
   get closed(): boolean {
@@ -42,6 +49,17 @@ export class FabricListener implements Listener {
       void connection.close();
       return;
     }
+    if (this.held >= this.maxConnections) {
+      connection.refuse(
+        new FabricError(
+          'EBUSY',
+          `the listener at ${this.host}:${this.port} holds its maximum of ${this.maxConnections} connections: try again later`,
+        ),
+      );
+      return;
+    }
+    this.held++;
+    void connection.whenClosed.then(() => this.held--);
     this.handshaking.add(connection);
     connection.ready.then(
       () => {

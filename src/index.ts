@@ -34,6 +34,19 @@ function requireOptions<T>(options: T, what: string): T {
   return options;
 }
 
+let warnedWithoutToken = false;
+
+/** Anyone who reaches a listener without a token may use every region granted to its connections: say so once. */
+function warnIfOpenToTheNetwork(host: string, address: string, token: string | undefined): void {
+  if (token !== undefined || warnedWithoutToken || host === 'localhost' || isLoopback(address)) return;
+  warnedWithoutToken = true;
+  process.emitWarning(
+    `fabric-transport listens on ${host} without a token: any host that reaches it may connect. ` +
+      'Set FABRIC_TOKEN (the same on both sides) and see docs/SECURITY.md',
+    { code: 'FABRIC_NO_TOKEN' },
+  );
+}
+
 /** Attempts at finding a port free for both TCP and RDMA-CM when an 'auto' listener asks for any port. */
 const PORT_ATTEMPTS = 5;
 
@@ -49,15 +62,16 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const kind = chooseTransport(resolved);
   const auto = resolved.transport === 'auto';
   const address = kind === 'tcp' ? host : await numericAddress(host, port);
+  warnIfOpenToTheNetwork(host, address, resolved.token);
   if (kind === 'tcp' || (auto && isLoopback(address))) {
-    const listener = new FabricListener(host, port);
+    const listener = new FabricListener(host, port, resolved.maxConnections);
     const tcp = await TcpAcceptor.listen(listener, host, port, resolved);
     listener.addAcceptor(tcp.acceptor);
     listener.port = tcp.port;
     return listener;
   }
   for (let attempt = 1; ; attempt++) {
-    const listener = new FabricListener(host, port);
+    const listener = new FabricListener(host, port, resolved.maxConnections);
     try {
       if (auto) {
         const tcp = await TcpAcceptor.listen(listener, host, port, resolved);

@@ -69,6 +69,8 @@ export interface NativeAddon {
   socketWrite(fd: number, parts: readonly Uint8Array[]): number;
   /** Reads into `target`, busy-polling up to `spinMicros`: bytes, 0 at end of stream, -errno (-EAGAIN: none yet). */
   socketRead(fd: number, target: Uint8Array, spinMicros: number): number;
+  /** Fails the socket with ETIMEDOUT once the peer acknowledged nothing for `millis`: 0 or -errno. */
+  socketKeepalive(fd: number, millis: number): number;
   /** Calls `onReadable` whenever the socket `fd` has bytes (it watches a duplicate of the descriptor). */
   SocketWatcher: new (
     fd: number,

@@ -1,4 +1,5 @@
 import { FabricError } from './errors.js';
+import { HEADER_SIZE } from './protocol/frame.js';
 
 export type TransportKind = 'tcp' | 'roce' | 'ib';
 export type TransportChoice = 'auto' | TransportKind;
@@ -31,6 +32,22 @@ export interface TransportOptions {
   token?: string;
   /** Milliseconds allowed for connection set-up and handshake (default 10000). */
   handshakeTimeout?: number;
+  /**
+   * `FABRIC_MAX_IN_FLIGHT`: operations (sends, writes, reads) one connection may have unsettled at once
+   * (default 1024); one more rejects with ENOBUFS. An owner also drops a TCP peer that leaves more than twice as
+   * many of its answers unread.
+   */
+  maxInFlight?: number;
+  /**
+   * `FABRIC_MAX_BUFFERED`: bytes of received messages held for an application that reads slowly; the peer's
+   * further sends wait for credit (default maxMessageSize + 1 MiB, at least maxMessageSize + 32).
+   */
+  maxBufferedBytes?: number;
+  /**
+   * `FABRIC_KEEPALIVE_MS`: a TCP connection whose peer has acknowledged nothing for this long (idle or not:
+   * keepalive probes and TCP_USER_TIMEOUT) fails with ETIMEDOUT; 0 turns it off (default 60000, at least 1000).
+   */
+  keepalive?: number;
 }
 
 export interface ConnectOptions extends TransportOptions {
@@ -43,6 +60,11 @@ export interface ListenOptions extends TransportOptions {
   host?: string;
   /** Port to listen on; 0 (default) picks a free one, read it back from `listener.port`. */
   port?: number;
+  /**
+   * `FABRIC_MAX_CONNECTIONS`: connections the listener holds at once, in their handshake or open (default
+   * 1024); a client beyond them is refused with EBUSY.
+   */
+  maxConnections?: number;
 }
 
 export interface ResolvedOptions {
@@ -55,6 +77,11 @@ export interface ResolvedOptions {
   maxMessageSize: number;
   token: string | undefined;
   handshakeTimeout: number;
+  maxInFlight: number;
+  /** Bytes of messages the peer may have sent and this side not consumed yet (its credit). */
+  receiveWindow: number;
+  keepalive: number;
+  maxConnections: number;
 }
 
 export const MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -131,6 +158,12 @@ function parseToken(value: unknown, origin: Origin, fromEnv: boolean): string {
   throw invalid(origin, fromEnv, fromEnv ? '(empty)' : '(not a non-empty string)', 'a non-empty string');
 }
 
+function parseKeepalive(value: unknown, origin: Origin, fromEnv: boolean): number {
+  const n = fromEnv && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (n === 0 || (typeof n === 'number' && Number.isInteger(n) && n >= 1000 && n <= 86_400_000)) return n;
+  throw invalid(origin, fromEnv, value, '0 (off) or milliseconds from 1000 to 86400000');
+}
+
 interface Setting<T> {
   env?: string;
   parse: (value: unknown, origin: Origin, fromEnv: boolean) => T;
@@ -146,12 +179,17 @@ const SETTINGS = {
   maxMessageSize: { env: 'FABRIC_MAX_MESSAGE', parse: parseSize(1, MAX_MESSAGE_SIZE_LIMIT) },
   token: { env: 'FABRIC_TOKEN', parse: parseToken },
   handshakeTimeout: { parse: parseInteger(1, 3_600_000) },
-} satisfies Record<keyof TransportOptions, Setting<unknown>>;
+  maxInFlight: { env: 'FABRIC_MAX_IN_FLIGHT', parse: parseInteger(1, 1 << 20) },
+  maxBufferedBytes: { env: 'FABRIC_MAX_BUFFERED', parse: parseSize(HEADER_SIZE + 1, 0xffff_ffff) },
+  keepalive: { env: 'FABRIC_KEEPALIVE_MS', parse: parseKeepalive },
+  maxConnections: { env: 'FABRIC_MAX_CONNECTIONS', parse: parseInteger(1, 1 << 20) },
+} satisfies Record<Exclude<keyof ListenOptions, 'host' | 'port'>, Setting<unknown>>;
 
+type SettingsInput = TransportOptions & { maxConnections?: number };
 type Parsed<K extends keyof typeof SETTINGS> = ReturnType<(typeof SETTINGS)[K]['parse']>;
 
 /** An explicit option beats its environment variable; an absent one falls back to it, then to the default. */
-function setting<K extends keyof typeof SETTINGS>(options: TransportOptions, name: K): Parsed<K> | undefined {
+function setting<K extends keyof typeof SETTINGS>(options: SettingsInput, name: K): Parsed<K> | undefined {
   const spec: Setting<unknown> = SETTINGS[name];
   const origin: Origin = spec.env === undefined ? { option: name } : { option: name, env: spec.env };
   const explicit = options[name];
@@ -168,9 +206,21 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 16 << 20;
  */
 export const DEFAULT_SPIN_MICROS = 50;
 
-export function resolveOptions(options: TransportOptions): ResolvedOptions {
+/** Message bytes a peer may send beyond one maximal message, by default, so small ones keep flowing beside it. */
+const DEFAULT_WINDOW_SLACK = 1 << 20;
+
+export function resolveOptions(options: SettingsInput): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new FabricError('EINVAL', 'options must be an object');
+  }
+  const maxMessageSize = setting(options, 'maxMessageSize') ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const receiveWindow =
+    setting(options, 'maxBufferedBytes') ?? maxMessageSize + HEADER_SIZE + DEFAULT_WINDOW_SLACK;
+  if (receiveWindow < maxMessageSize + HEADER_SIZE) {
+    throw new FabricError(
+      'EINVAL',
+      `maxBufferedBytes (${receiveWindow}) must hold one message of maxMessageSize (${maxMessageSize}) plus its ${HEADER_SIZE}-byte header`,
+    );
   }
   return {
     transport: setting(options, 'transport') ?? 'auto',
@@ -179,9 +229,13 @@ export function resolveOptions(options: TransportOptions): ResolvedOptions {
     ibPort: setting(options, 'ibPort'),
     pollMode: setting(options, 'pollMode') ?? 'event',
     spinMicros: setting(options, 'spinMicros') ?? DEFAULT_SPIN_MICROS,
-    maxMessageSize: setting(options, 'maxMessageSize') ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxMessageSize,
     token: setting(options, 'token'),
     handshakeTimeout: setting(options, 'handshakeTimeout') ?? 10_000,
+    maxInFlight: setting(options, 'maxInFlight') ?? 1024,
+    receiveWindow,
+    keepalive: setting(options, 'keepalive') ?? 60_000,
+    maxConnections: setting(options, 'maxConnections') ?? 1024,
   };
 }
 

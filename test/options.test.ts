@@ -11,6 +11,10 @@ const VARIABLES = [
   'FABRIC_SPIN_US',
   'FABRIC_MAX_MESSAGE',
   'FABRIC_TOKEN',
+  'FABRIC_MAX_IN_FLIGHT',
+  'FABRIC_MAX_BUFFERED',
+  'FABRIC_KEEPALIVE_MS',
+  'FABRIC_MAX_CONNECTIONS',
 ];
 
 function withEnv<T>(env: Record<string, string>, fn: () => T): T {
@@ -50,6 +54,10 @@ describe('options and environment variables', () => {
       maxMessageSize: 16 << 20,
       token: undefined,
       handshakeTimeout: 10000,
+      maxInFlight: 1024,
+      receiveWindow: (16 << 20) + 32 + (1 << 20),
+      keepalive: 60000,
+      maxConnections: 1024,
     });
   });
 
@@ -63,6 +71,10 @@ describe('options and environment variables', () => {
       FABRIC_SPIN_US: '25',
       FABRIC_MAX_MESSAGE: '64M',
       FABRIC_TOKEN: 's3cret',
+      FABRIC_MAX_IN_FLIGHT: '64',
+      FABRIC_MAX_BUFFERED: '128M',
+      FABRIC_KEEPALIVE_MS: '5000',
+      FABRIC_MAX_CONNECTIONS: '10',
     };
     const fromEnv = withEnv(env, () => resolveOptions({}));
     assert.deepEqual(fromEnv, {
@@ -78,6 +90,10 @@ describe('options and environment variables', () => {
       maxMessageSize: 64 << 20,
       token: 's3cret',
       handshakeTimeout: 10000,
+      maxInFlight: 64,
+      receiveWindow: 128 << 20,
+      keepalive: 5000,
+      maxConnections: 10,
     });
     const explicit = withEnv(env, () =>
       resolveOptions({
@@ -89,6 +105,10 @@ describe('options and environment variables', () => {
         spinMicros: 0,
         maxMessageSize: 1000,
         token: 'other',
+        maxInFlight: 2,
+        maxBufferedBytes: 2000,
+        keepalive: 0,
+        maxConnections: 1,
       }),
     );
     assert.deepEqual(explicit, {
@@ -101,6 +121,10 @@ describe('options and environment variables', () => {
       maxMessageSize: 1000,
       token: 'other',
       handshakeTimeout: 10000,
+      maxInFlight: 2,
+      receiveWindow: 2000,
+      keepalive: 0,
+      maxConnections: 1,
     });
   });
 
@@ -128,6 +152,10 @@ describe('options and environment variables', () => {
     ['FABRIC_MAX_MESSAGE', '2G', /size in bytes/],
     ['FABRIC_MAX_MESSAGE', '0', /size in bytes/],
     ['FABRIC_TOKEN', '', /non-empty/],
+    ['FABRIC_MAX_IN_FLIGHT', '0', /integer from 1/],
+    ['FABRIC_MAX_BUFFERED', 'lots', /size in bytes/],
+    ['FABRIC_KEEPALIVE_MS', '500', /0 \(off\) or milliseconds from 1000/],
+    ['FABRIC_MAX_CONNECTIONS', '-3', /integer from 1/],
   ] as const) {
     it(`reject ${name}=${JSON.stringify(value)} with EINVAL naming the variable and what is allowed`, () => {
       invalid(
@@ -142,6 +170,7 @@ describe('options and environment variables', () => {
     invalid(() => resolveOptions({ maxMessageSize: -1 }), /option maxMessageSize/);
     invalid(() => resolveOptions({ gidIndex: '2' as never }), /option gidIndex/);
     invalid(() => resolveOptions({ token: 42 as never }), /option token/);
+    invalid(() => resolveOptions({ maxMessageSize: 4096, maxBufferedBytes: 4096 }), /must hold one message/);
     invalid(() => resolveOptions(null as never), /options must be an object/);
   });
 });

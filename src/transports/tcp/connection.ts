@@ -13,11 +13,11 @@ import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from 
 import { counters } from '../../stats.js';
 import { DirectSocket, READ_END } from './direct-socket.js';
 
-/** Extra window beyond one maximal message, so small messages keep flowing beside a large one. */
-const WINDOW_SLACK = 1 << 20;
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
 const DRAIN = new Uint8Array(64 * 1024);
+/** Frames beyond twice maxInFlight that may wait in node:net for a peer that does not read (credit, errors). */
+const QUEUED_FRAMES_MARGIN = 64;
 /** Reads per wake-up when the connection reads for itself, so that one busy peer cannot starve the loop. */
 const READS_PER_WAKEUP = 64;
 
@@ -59,6 +59,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private readonly direct: DirectSocket;
   private readonly reader = new FrameReader(this);
   private readonly receiveWindow: number;
+  /** Window bytes beyond one maximal message: while the peer has no more unreturned, it still has credit for any. */
+  private readonly windowSlack: number;
 
   /** Message bytes we may still send before the peer returns credit. */
   private sendCredit = 0;
@@ -76,6 +78,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private closedPromise: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
   private destroyTimer: NodeJS.Timeout | undefined;
+  /** Frames handed to node:net that it has not flushed yet: they pile up when the peer stops reading. */
+  private framesQueued = 0;
   /** Whether this connection reads its socket itself ('spin' and 'hybrid' poll modes) instead of node:net. */
   private readsDirectly = false;
 
@@ -85,9 +89,9 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     peerName: string,
     makeSocket: (onread: OnRead) => net.Socket,
   ) {
-    const receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
-    super(role, options, peerName, receiveWindow);
-    this.receiveWindow = receiveWindow;
+    super(role, options, peerName, options.receiveWindow);
+    this.receiveWindow = options.receiveWindow;
+    this.windowSlack = options.receiveWindow - options.maxMessageSize - HEADER_SIZE;
     this.socket = makeSocket({
       // Once closed, bytes still arriving are drained (not parsed) until the peer's FIN completes the shutdown.
       buffer: () => (this.state === 'closed' ? DRAIN : this.reader.nextBuffer()),
@@ -108,7 +112,14 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       this.direct.stopWatching();
       this.fail(new FabricError('ECONNRESET', `the connection to ${this.peerName} was lost`));
     });
-    if (role === 'client') this.socket.once('connect', () => this.handshake.start());
+    if (role === 'client') {
+      this.socket.once('connect', () => {
+        this.armKeepalive();
+        this.handshake.start();
+      });
+    } else {
+      this.armKeepalive();
+    }
   }
 
   static async connect(host: string, port: number, options: ResolvedOptions): Promise<TcpConnection> {
@@ -157,7 +168,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   }
 
   async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkOpen();
+    this.checkCanStart();
     const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
     const bytes = slice.bytes;
     await this.startOp('write', undefined, (id) => {
@@ -175,7 +186,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   }
 
   async read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkOpen();
+    this.checkCanStart();
     const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
     await this.startOp('read', slice.bytes, (id) => {
       counters.reads++;
@@ -320,7 +331,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
 
   /**
    * A message was handed to the application: its bytes become credit for the peer, carried by our next
-   * Message. A Credit frame goes only once the peer could run short: while it has no more than WINDOW_SLACK
+   * Message. A Credit frame goes only once the peer could run short: while it has no more than windowSlack
    * bytes unreturned, it still has credit for any message we accept.
    */
   protected consumed(message: Uint8Array): void {
@@ -330,12 +341,13 @@ export class TcpConnection extends BaseConnection implements FrameSink {
 
   /** Sends the consumed credit in a Credit frame if the peer could run short, unless a Message carries it first. */
   private returnCreditIfShort(): void {
-    if (this.creditFlushScheduled || this.peerCreditUsed <= WINDOW_SLACK) return;
+    if (this.creditFlushScheduled || this.peerCreditUsed <= this.windowSlack) return;
     this.creditFlushScheduled = true;
     // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
     setImmediate(() => {
       this.creditFlushScheduled = false;
-      if (this.state !== 'open' || this.creditToReturn === 0 || this.peerCreditUsed <= WINDOW_SLACK) return;
+      if (this.state !== 'open' || this.creditToReturn === 0 || this.peerCreditUsed <= this.windowSlack)
+        return;
       this.writeFrame(encodeHeader({ type: FrameType.Credit, aux: this.takeCreditToReturn() }), []);
     });
   }
@@ -458,13 +470,29 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         return;
       }
     }
+    if (this.framesQueued >= 2 * this.options.maxInFlight + QUEUED_FRAMES_MARGIN) {
+      // Our own operations are bounded by maxInFlight, and so are a well-behaved peer's: this one asks and
+      // does not read the answers.
+      const reason = new FabricError(
+        'ENOBUFS',
+        `${this.peerName} does not read: ${this.framesQueued} frames wait for it (twice maxInFlight and more)`,
+      );
+      this.abort(reason, false);
+      done?.(reason);
+      return;
+    }
+    this.framesQueued++;
+    const flushed = (error?: Error | null) => {
+      this.framesQueued--;
+      done?.(error);
+    };
     if (frame.length === 1) {
-      this.socket.write(frame[0] as Uint8Array, done);
+      this.socket.write(frame[0] as Uint8Array, flushed);
       return;
     }
     this.socket.cork();
     for (let i = 0; i < frame.length - 1; i++) this.socket.write(frame[i] as Uint8Array);
-    this.socket.write(frame[frame.length - 1] as Uint8Array, done);
+    this.socket.write(frame[frame.length - 1] as Uint8Array, flushed);
     this.socket.uncork();
   }
 
@@ -493,7 +521,18 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     return count;
   }
 
+  private armKeepalive(): void {
+    if (this.options.keepalive > 0) this.direct.keepalive(this.options.keepalive);
+  }
+
   private socketError(error: NodeJS.ErrnoException): FabricError {
+    if (error.code === 'ETIMEDOUT' && this.state !== 'handshake') {
+      return new FabricError(
+        'ETIMEDOUT',
+        `${this.peerName} acknowledged nothing for ${this.options.keepalive} ms (keepalive): the link or its host is down`,
+        { cause: error },
+      );
+    }
     return this.state === 'handshake' && this.handshake.peer === undefined
       ? fromSocketError(error, this.peerName)
       : new FabricError(

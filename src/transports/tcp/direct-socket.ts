@@ -39,6 +39,16 @@ export class DirectSocket {
   }
 
   /**
+   * Fails the socket with ETIMEDOUT once the peer has acknowledged nothing for `millis`, idle or not. Without
+   * the addon, only idle connections are probed (node:net's keepalive).
+   */
+  keepalive(millis: number): void {
+    const fd = this.descriptor();
+    if (this.addon !== undefined && fd >= 0 && this.addon.socketKeepalive(fd, millis) === 0) return;
+    this.socket.setKeepAlive(true, millis / 2);
+  }
+
+  /**
    * Takes the reading over from node:net, which has prefetched the memory of its next read (so the two cannot
    * share it): node:net stops reading, and `onReadable` is called whenever bytes wait. False where it cannot.
    */

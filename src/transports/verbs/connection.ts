@@ -55,8 +55,6 @@ const CREDIT_BATCH = RECEIVE_CREDITS / 4;
 const RECEIVE_ID_BASE = 0x8000_0000;
 /** The largest single RDMA WRITE/READ work request (InfiniBand's limit is 2^31; NICs often allow less). */
 const CHUNK_BYTES = 1 << 30;
-/** Extra rendezvous bytes the receiver pulls beyond one maximal message before the application reads. */
-const WINDOW_SLACK = 1 << 20;
 /** How long close() waits, in all, for posted sends to complete and for the peer's disconnect. */
 const CLOSE_GRACE_MS = 1000;
 /** With transport 'auto', how long an RDMA connection may take to establish before TCP is tried instead. */
@@ -186,9 +184,8 @@ export class VerbsConnection extends BaseConnection {
   private onRouteResolved: (() => void) | undefined;
 
   private constructor(role: Role, options: ResolvedOptions, peerName: string, endpoint: NativeEndpoint) {
-    const receiveWindow = options.maxMessageSize + HEADER_SIZE + WINDOW_SLACK;
-    super(role, options, peerName, receiveWindow);
-    this.receiveWindow = receiveWindow;
+    super(role, options, peerName, options.receiveWindow);
+    this.receiveWindow = options.receiveWindow;
     this.endpoint = endpoint;
     endpoint.setCallback((event, ...args) => this.onEvent(event, args));
   }
@@ -312,13 +309,13 @@ export class VerbsConnection extends BaseConnection {
   }
 
   async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkOpen();
+    this.checkCanStart();
     const request = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
     await this.oneSided('write', request.slice, request.remote.key, remoteOffset);
   }
 
   async read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkOpen();
+    this.checkCanStart();
     const request = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
     await this.oneSided('read', request.slice, request.remote.key, remoteOffset);
   }
