@@ -3,12 +3,14 @@
 import * as assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
+import fc from 'fast-check';
 import { errorCodeToWire } from '../src/errors.js';
 import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
 import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
 import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
-import { clientHello, rejectsWith, sleep, within } from './helpers.js';
+import { frame, mutate, mutation } from './fuzz-frames.js';
+import { clientHello, pattern, rejectsWith, sleep, within } from './helpers.js';
 
 /** A raw TCP client that collects everything the server sends until it closes. */
 async function rawClient(
@@ -120,6 +122,64 @@ describe('tcp: hostile and broken peers', () => {
     assert.equal((error as { code?: string }).code, 'EPROTO');
     const header = decodeHeader(raw.received().subarray(raw.consumed));
     assert.equal(header.type, FrameType.Error);
+  });
+
+  it('survives a live fuzz client: corrupted, reordered and truncated frames after a valid handshake', async function () {
+    const connections = Number(process.env.FUZZ_LIVE_CONNECTIONS ?? 2000);
+    this.timeout(60_000 + connections * 200);
+    const streams = fc.sample(
+      fc
+        .tuple(
+          fc.array(frame, { minLength: 1, maxLength: 8 }),
+          fc.array(mutation, { maxLength: 3 }),
+          fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 12 }),
+        )
+        .map(([frames, mutations, order]) => mutate(frames, mutations, order)),
+      { numRuns: connections, seed: 6 },
+    );
+    // The well-behaved pair moves checksummed data through a region granted to it alone, meanwhile.
+    const target = register(new Uint8Array(64 << 10), { peers: [good.server] });
+    const source = register(new Uint8Array(64 << 10));
+    let fuzzing = true;
+    let rounds = 0;
+    const wellBehaved = (async () => {
+      while (fuzzing) {
+        source.bytes.set(pattern(source.length, rounds));
+        await good.client.write(source, target.descriptor);
+        await good.client.send(Buffer.from([rounds & 0xff]));
+        assert.equal((await good.server.receive())[0], rounds & 0xff);
+        assert.deepEqual(target.bytes, source.bytes, `round ${rounds} arrived intact`);
+        rounds++;
+      }
+    })();
+    const accepting = (async () => {
+      for (let taken = 0; taken < connections; taken++) void (await listener.accept()).close();
+    })();
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let peakGrowth = 0;
+    const batch = 25;
+    for (let first = 0; first < connections; first += batch) {
+      await Promise.all(
+        streams.slice(first, first + batch).map(async (stream) => {
+          const raw = await handshake(listener.port);
+          raw.socket.end(stream);
+          await within(5000, raw.ended, 'the server ending the fuzzed connection');
+        }),
+      );
+      peakGrowth = Math.max(peakGrowth, process.memoryUsage().rss - rssBefore);
+    }
+    await within(5000, accepting, 'every fuzzed connection accepted');
+    fuzzing = false;
+    await wellBehaved;
+    assert.ok(rounds > 0, 'the well-behaved pair made progress');
+    assert.ok(peakGrowth < 64 << 20, `memory grew by ${peakGrowth} bytes while fuzzing`);
+    console.log(
+      `      ${connections} fuzzed connections, ${streams.reduce((sum, s) => sum + s.length, 0)} bytes of frames; ` +
+        `${rounds} checksummed rounds beside them; resident set +${(peakGrowth / 2 ** 20).toFixed(1)} MiB at most`,
+    );
+    target.deregister();
+    source.deregister();
   });
 
   it('fails what waits on a connection that reads for itself (hybrid) when the peer resets behind a backlog', async () => {

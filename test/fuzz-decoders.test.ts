@@ -1,0 +1,148 @@
+// Property-based fuzzing of everything that decodes peer bytes: frame headers, the incremental frame reader,
+// HELLO, Error and rendezvous payloads, and region descriptors. Every input either decodes or is refused with
+// a FabricError (EPROTO for the wire, EINVAL for a descriptor handed to the API); nothing else may escape.
+// FUZZ_RUNS scales the number of inputs (CI runs at least 100,000 in all); each property is bounded in time.
+import * as assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FabricError } from '../src/errors.js';
+import { decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
+import { decodeErrorFrame } from '../src/protocol/error-frame.js';
+import { decodeHeader, encodeHeader, type FrameHeader, FrameType } from '../src/protocol/frame.js';
+import { FrameReader, type FrameSink } from '../src/protocol/frame-reader.js';
+import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
+import { decodeSegments } from '../src/protocol/verbs-frames.js';
+import { frame, header, MAX_PAYLOAD, mutate, mutation } from './fuzz-frames.js';
+import { clientHello } from './helpers.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25_000);
+/** A property that runs out of time stops there, and fails if it ran fewer than a tenth of its inputs. */
+const TIME_LIMIT_MS = 60_000;
+
+let inputs = 0;
+
+/** Runs `decode`: it returns, or throws a FabricError with one of `codes`. */
+function refusedCleanly(decode: () => unknown, codes: readonly string[]): boolean {
+  inputs++;
+  try {
+    decode();
+    return true;
+  } catch (error) {
+    if (error instanceof FabricError && codes.includes(error.code)) return true;
+    throw new Error(`escaped: ${String(error)}`, { cause: error });
+  }
+}
+
+function check<T>(property: fc.IProperty<T>, runs = RUNS): void {
+  const result = fc.check(property, { numRuns: runs, interruptAfterTimeLimit: TIME_LIMIT_MS });
+  if (result.failed)
+    fc.assert(property, { numRuns: runs, seed: result.seed, path: result.counterexamplePath ?? '' });
+  assert.ok(result.numRuns >= runs / 10, `only ${result.numRuns} of ${runs} inputs ran in time`);
+}
+
+/** A sink that checks payloads as the connections do: control payloads decoded, data bounded. */
+class CheckingSink implements FrameSink {
+  frames = 0;
+  payloadTarget(header: FrameHeader): undefined {
+    if (header.length > MAX_PAYLOAD) throw new FabricError('EPROTO', 'payload above the limit');
+    return undefined;
+  }
+  onFrame(header: FrameHeader, payload: Uint8Array): void {
+    this.frames++;
+    assert.equal(payload.length, header.length);
+    if (header.type === FrameType.Hello) decodeHello(payload);
+    if (header.type === FrameType.Error) decodeErrorFrame(header, payload, 'peer');
+    if (header.type === FrameType.Rendezvous) decodeSegments(payload, header.offset);
+  }
+}
+
+/** Feeds `stream` to a FrameReader in reads of the given sizes, as a socket would. */
+function feed(stream: Uint8Array, readSizes: readonly number[]): void {
+  const reader = new FrameReader(new CheckingSink());
+  let at = 0;
+  for (let i = 0; at < stream.length; i++) {
+    const target = reader.nextBuffer();
+    const count = Math.min(target.length, stream.length - at, readSizes[i % readSizes.length] ?? 1);
+    target.set(stream.subarray(at, at + count));
+    at += count;
+    reader.onRead(count);
+  }
+}
+
+describe('fuzz: decoders of peer input', function () {
+  this.timeout(6 * TIME_LIMIT_MS);
+
+  after(() => console.log(`      ${inputs} generated and mutated inputs, none escaped`));
+
+  it('decodeHeader: any 32 bytes decode or are refused with EPROTO', () => {
+    check(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 40 }), (bytes) =>
+        refusedCleanly(() => decodeHeader(bytes), ['EPROTO']),
+      ),
+    );
+  });
+
+  it('decodeHeader: a header it accepts encodes back to the same fields', () => {
+    check(
+      fc.property(header, (h) => {
+        inputs++;
+        let decoded: FrameHeader;
+        try {
+          decoded = decodeHeader(encodeHeader(h));
+        } catch (error) {
+          return error instanceof FabricError && error.code === 'EPROTO';
+        }
+        assert.deepEqual(decoded, { ...h });
+        return true;
+      }),
+    );
+  });
+
+  it('FrameReader: mutated, reordered and truncated frame streams, read in any chunking', () => {
+    check(
+      fc.property(
+        fc.array(frame, { minLength: 1, maxLength: 6 }),
+        fc.array(mutation, { maxLength: 4 }),
+        fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 5 }),
+        (frames, mutations, order, readSizes) =>
+          refusedCleanly(() => feed(mutate(frames, mutations, order), readSizes), ['EPROTO']),
+      ),
+    );
+  });
+
+  it('FrameReader: random bytes', () => {
+    check(
+      fc.property(
+        fc.uint8Array({ maxLength: 512 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 }),
+        (bytes, readSizes) => refusedCleanly(() => feed(bytes, readSizes), ['EPROTO']),
+      ),
+    );
+  });
+
+  it('decodeHello: mutated HELLOs decode or are refused with EPROTO', () => {
+    const hello = encodeHello(clientHello());
+    check(
+      fc.property(fc.array(mutation, { maxLength: 4 }), (mutations) =>
+        refusedCleanly(() => decodeHello(mutate([hello], mutations, [0])), ['EPROTO']),
+      ),
+    );
+  });
+
+  it('decodeDescriptor: mutated descriptors and other values decode or are refused with EINVAL', () => {
+    const descriptor = encodeDescriptor({ key: 0x1234_5678_9abc_def0n, length: 4096, access: 3 });
+    const anything = fc.oneof(
+      fc.array(mutation, { maxLength: 4 }).map((mutations) => mutate([descriptor], mutations, [0])),
+      fc.uint8Array({ minLength: 24, maxLength: 24 }),
+      fc.anything(),
+    );
+    check(
+      fc.property(anything, (value) =>
+        refusedCleanly(() => {
+          const remote = decodeDescriptor(value);
+          assert.ok(Number.isSafeInteger(remote.length) && remote.length >= 0);
+        }, ['EINVAL']),
+      ),
+    );
+  });
+});
