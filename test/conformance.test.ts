@@ -3,12 +3,18 @@
 // each); the Soft-RoCE guest and hosts with RDMA NICs run it unchanged.
 import * as assert from 'node:assert/strict';
 import { execFile, fork } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
 import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { atLeast, HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
+
+/** File descriptors this process holds (sockets, RDMA channels, the addon's duplicates). */
+function openDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
 
 describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_POLL ?? 'event'}`, () => {
   describe('connections', () => {
@@ -679,6 +685,7 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
       return process.getActiveResourcesInfo().filter((kind) => kind.startsWith('TCP')).length + endpoints;
     };
     const handlesBefore = sockets();
+    const descriptorsBefore = openDescriptors();
     for (let i = 0; i < 50; i++) {
       const [client, server] = await Promise.all([
         connect({ host: HOST, port: listener.port, transport: TRANSPORT }),
@@ -691,6 +698,39 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
     await sleep(50);
     const handlesAfter = sockets();
     assert.ok(handlesAfter <= handlesBefore, `handles: ${handlesBefore} before, ${handlesAfter} after`);
+    assert.ok(
+      openDescriptors() <= descriptorsBefore,
+      `descriptors: ${descriptorsBefore} before, ${openDescriptors()} after`,
+    );
     await listener.close();
+  });
+
+  it('frees what it holds: many register/use/deregister cycles give back memory and descriptors', async function () {
+    this.timeout(atLeast(this.timeout(), 60000));
+    const p = await pair();
+    const source = register(pattern(4096, 5));
+    const cycle = async (bytes: number) => {
+      const region = register(new Uint8Array(bytes));
+      await p.server.send(region.descriptor);
+      await p.client.write(source, await p.client.receive(), bytes - source.length);
+      assert.deepEqual(region.bytes.subarray(bytes - source.length), source.bytes);
+      region.deregister();
+      await rejectsWith(p.client.read(source, region.descriptor), 'EACCES');
+    };
+    await cycle(8 << 20);
+    const descriptorsBefore = openDescriptors();
+    const residentBefore = process.memoryUsage().rss;
+    let peakGrowth = 0;
+    for (let i = 0; i < 64; i++) {
+      await cycle(8 << 20);
+      peakGrowth = Math.max(peakGrowth, process.memoryUsage().rss - residentBefore);
+    }
+    // 512 MiB went through registration; what stays is what the garbage collector has not reached yet.
+    assert.ok(peakGrowth < 256 << 20, `resident set grew by ${peakGrowth >> 20} MiB`);
+    assert.ok(
+      openDescriptors() <= descriptorsBefore,
+      `descriptors: ${descriptorsBefore} before, ${openDescriptors()} after`,
+    );
+    await p.close();
   });
 });

@@ -2,7 +2,8 @@
 // any host with a RoCE or InfiniBand NIC, with FABRIC_TEST_DEVICE naming the device (and FABRIC_TEST_HOST its
 // address). Skipped elsewhere.
 import * as assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorCodeFromWire } from '../src/errors.js';
@@ -213,6 +214,17 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       assert.equal(child.status, 7, `child ${i}: ${child.error?.message ?? child.signal}`);
     }
     assert.ok(target.bytes.every((byte) => byte === 4));
+    // While a child lives, what the parent writes into registered memory is what the NIC reads, and what the
+    // NIC writes is what the parent sees: no copy-on-write split between them.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    target.bytes.fill(0);
+    const source = register(new Uint8Array(3000));
+    source.bytes.fill(6);
+    await server.send(target.descriptor);
+    await client.write(source, await client.receive());
+    assert.ok(target.bytes.every((byte) => byte === 6));
+    child.kill();
     await close();
   });
 

@@ -18,3 +18,6 @@ FABRIC_TRANSPORT=roce FABRIC_POLL=spin mocha out/test/conformance.test.js
 
 echo "== tests that need an RDMA device"
 mocha out/test/rdma-host.test.js out/test/package.test.js
+
+echo "== network faults between two network namespaces: tc netem (delay, loss, reordering), a cut link, a killed peer"
+FAULT_BYTES=$((4 << 20)) mocha out/test/network-faults.test.js
