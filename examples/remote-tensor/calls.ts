@@ -55,8 +55,8 @@ export function encodeCall(op: Op, fields: Partial<Call> = {}): Uint8Array {
     const call = Buffer.alloc(3 + 8 * args.length);
     call.writeUInt8(KERNEL_NAMES.indexOf(fields.kernel as KernelName), 1);
     call.writeUInt8(args.length, 2);
-    args.forEach((arg, i) => call.writeDoubleLE(arg, 3 + 8 * i));
     call.writeUInt8(op, 0);
+    for (const [i, arg] of args.entries()) call.writeDoubleLE(arg, 3 + 8 * i);
     return call;
   }
   const head = Buffer.alloc(13);
