@@ -1,6 +1,7 @@
 // The C tools and raw sockets each transport of ours is compared with, measured in the same run.
 import type { Budget } from './budget.js';
 import type { BenchEndpoint } from './endpoints.js';
+import { forwardedCall, mlpBatch } from './patterns/remoting.js';
 import { IPERF3, iperf3Stream } from './peers/iperf3.js';
 import { rawLatency, rawStream } from './peers/node-net.js';
 import { oneSidedBandwidth, PERFTEST, type RdmaEndpoint, sendLatency } from './peers/perftest.js';
@@ -45,7 +46,9 @@ function streamSizes(settings: MeasureSettings): number[] {
 }
 
 function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettings): Peer[] {
-  const latency = settings.patterns.includes('latency') ? sizesOf('latency', settings) : [];
+  const sizes = (pattern: OurPattern) =>
+    settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
+  const latency = sizes('latency');
   const stream = streamSizes(settings);
   const { inFlight } = settings;
   return [
@@ -78,6 +81,22 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       fabric: 'tcp',
       sizes: stream,
       measure: (size, budget) => iperf3Stream(host, size, budget),
+    },
+    // The remote-tensor example's device in the client's own process: what forwarding adds is measured
+    // against it (listed with TCP, which every run measures).
+    {
+      name: 'local device',
+      pattern: 'forwarding',
+      fabric: 'tcp',
+      sizes: sizes('forwarding'),
+      measure: (size, budget) => forwardedCall('local', size, budget),
+    },
+    {
+      name: 'local device',
+      pattern: 'mlp',
+      fabric: 'tcp',
+      sizes: sizes('mlp'),
+      measure: (size, budget) => mlpBatch('local', size, budget),
     },
     {
       name: 'ucx_perftest tag_bw',

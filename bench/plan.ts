@@ -4,6 +4,7 @@ import { type FabricTarget, seriesName } from './fabric-target.js';
 import { type BandwidthPattern, bandwidth } from './patterns/bandwidth.js';
 import { messageLatency } from './patterns/latency.js';
 import { registration } from './patterns/registration.js';
+import { forwardedCall, mlpBatch } from './patterns/remoting.js';
 import { tensorRoundTrip } from './patterns/tensor.js';
 import { PATTERN_ORDER, type Pattern, type Series, STREAM_COMPARED } from './results.js';
 
@@ -17,6 +18,8 @@ export const OUR_PATTERNS: readonly OurPattern[] = [
   'registration',
   'reregistration',
   'tensor',
+  'forwarding',
+  'mlp',
 ];
 
 const KiB = 1 << 10;
@@ -29,6 +32,8 @@ export const DEFAULT_SIZES: Record<OurPattern, number[]> = {
   registration: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
   reregistration: [4 * KiB, 64 * KiB, MiB, 16 * MiB, 64 * MiB],
   tensor: [MiB, 16 * MiB, 256 * MiB],
+  forwarding: [0, 64 * KiB, MiB, 4 * MiB],
+  mlp: [16 * KiB, 256 * KiB],
 };
 
 export interface Measurement {
@@ -61,6 +66,10 @@ function measureOnce(pattern: OurPattern, target: FabricTarget, size: number, se
       return () => registration(target, size, settings.budget, true);
     case 'tensor':
       return () => tensorRoundTrip(target, size, settings.budget);
+    case 'forwarding':
+      return () => forwardedCall({ target, transfer: 'zero-copy' }, size, settings.budget);
+    case 'mlp':
+      return () => mlpBatch({ target, transfer: 'zero-copy' }, size, settings.budget);
     default:
       return () => bandwidth(pattern as BandwidthPattern, target, size, settings.budget, settings.inFlight);
   }
@@ -74,12 +83,36 @@ export function ourMeasurements(
 ): Measurement[] {
   const name = seriesName(target);
   return patterns.flatMap((pattern) =>
-    sizesOf(pattern, settings).map((size) => ({
-      series: { name, role: 'ours' as const, pattern, fabric: target.transport },
-      size,
-      measure: measureOnce(pattern, target, size, settings),
-    })),
+    sizesOf(pattern, settings).flatMap((size) => [
+      {
+        series: { name, role: 'ours' as const, pattern, fabric: target.transport },
+        size,
+        measure: measureOnce(pattern, target, size, settings),
+      },
+      ...naiveForwarding(pattern, target, size, settings),
+    ]),
   );
+}
+
+/** Beside the example's forwarding over a transport: the naive way, tensors inside the call messages. */
+function naiveForwarding(pattern: OurPattern, target: FabricTarget, size: number, settings: MeasureSettings) {
+  if (pattern !== 'forwarding' && pattern !== 'mlp') return [];
+  const site = { target, transfer: 'inline' as const };
+  return [
+    {
+      series: {
+        name: `${seriesName(target)} naive`,
+        role: 'peer' as const,
+        pattern,
+        fabric: target.transport,
+      },
+      size,
+      measure: () =>
+        pattern === 'forwarding'
+          ? forwardedCall(site, size, settings.budget)
+          : mlpBatch(site, size, settings.budget),
+    },
+  ];
 }
 
 function group(pattern: Pattern): number {

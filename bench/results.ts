@@ -9,6 +9,8 @@ export type Pattern =
   | 'registration'
   | 'reregistration'
   | 'tensor'
+  | 'forwarding'
+  | 'mlp'
   | 'stream';
 
 /** Patterns in the order runs, tables and charts take them. */
@@ -21,6 +23,8 @@ export const PATTERN_ORDER: readonly Pattern[] = [
   'registration',
   'reregistration',
   'tensor',
+  'forwarding',
+  'mlp',
 ];
 
 /** Our bandwidth patterns: the byte-stream peers are the reference for each of them. */
@@ -50,6 +54,17 @@ export const UNITS: Record<Pattern, { unit: string; lowerIsBetter: boolean; labe
     label: 'register the same memory again + deregister (the registration cache)',
   },
   tensor: { unit: 'ms', lowerIsBetter: true, label: 'tensor round trip (read in, write back)' },
+  forwarding: {
+    unit: 'µs',
+    lowerIsBetter: true,
+    label:
+      'a forwarded device call (examples/remote-tensor): 0 B a no-op, else copyIn + copyOut of that size',
+  },
+  mlp: {
+    unit: 'ms',
+    lowerIsBetter: true,
+    label: "the example's MLP, one batch with that much input (1 KiB a row)",
+  },
 };
 
 /** One line of figures: a transport of ours or a peer tool, one pattern, every size it ran at. */

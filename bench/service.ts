@@ -6,9 +6,12 @@
 //                                    and the client writes into it and reads from it until it closes
 //   {"mode":"tensor","bytes":N}      N bytes of "device memory"; each call (encodeCall) is answered after the
 //                                    tensor was read in and the result written back
+//   {"mode":"device"}                the remote-tensor example's device server (examples/remote-tensor)
 // The server answers {"ok":true}, or {"ok":false,"code":N,"error":"..."} (N: the error code as in Error
 // frames) and closes. It is open to the network
 // (pingpong --listen), so it bounds what clients can make it hold.
+
+import { serveDeviceClient } from '../examples/remote-tensor/server.js';
 import { errorCodeFromWire, errorCodeToWire } from '../src/errors.js';
 import { type Connection, FabricError, type Listener, type Region, register } from '../src/index.js';
 import { within } from './budget.js';
@@ -17,7 +20,8 @@ export type BenchRequest =
   | { mode: 'echo' }
   | { mode: 'sink' }
   | { mode: 'region'; bytes: number }
-  | { mode: 'tensor'; bytes: number };
+  | { mode: 'tensor'; bytes: number }
+  | { mode: 'device' };
 
 /** The largest message the bench sends by default (64 MiB, the largest default size). */
 export const BENCH_MAX_MESSAGE = 64 << 20;
@@ -26,6 +30,8 @@ export const BENCH_MAX_REGION = 1 << 30;
 /** Memory all the server's connections together may hold in regions and tensors. */
 const MEMORY_LIMIT = 2 ** 31;
 const CONNECTION_LIMIT = 32;
+/** Device memory one connection of the remote-tensor example may hold. */
+const DEVICE_MEMORY = 64 << 20;
 /** A client must say what it wants this soon after connecting. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -59,7 +65,7 @@ function parseRequest(message: Uint8Array): BenchRequest {
     throw new FabricError('EPROTO', 'the first message must be a JSON bench request');
   }
   const { mode, bytes } = (request ?? {}) as { mode?: unknown; bytes?: unknown };
-  if (mode === 'echo' || mode === 'sink') return { mode };
+  if (mode === 'echo' || mode === 'sink' || mode === 'device') return { mode };
   if (
     (mode === 'region' || mode === 'tensor') &&
     Number.isSafeInteger(bytes) &&
@@ -130,6 +136,10 @@ async function serve(connection: Connection, request: BenchRequest, limits: Serv
     case 'sink':
       await connection.send(ok);
       for await (const message of connection) if (message.length === 0) await connection.send(message);
+      return;
+    case 'device':
+      await connection.send(ok);
+      await serveDeviceClient(connection, DEVICE_MEMORY);
       return;
   }
   const memory = limits.allocate(request.bytes);

@@ -29,7 +29,12 @@ export class RemoteDevice implements Device {
 
   static async connect(options: RemoteDeviceOptions): Promise<RemoteDevice> {
     const { transfer = 'zero-copy', ...connectOptions } = options;
-    return new RemoteDevice(await connect(connectOptions), transfer);
+    return RemoteDevice.over(await connect(connectOptions), transfer);
+  }
+
+  /** A device on a connection already open to a device server; close() closes the connection. */
+  static over(connection: Connection, transfer: Transfer = 'zero-copy'): RemoteDevice {
+    return new RemoteDevice(connection, transfer);
   }
 
   /** Host arrays registered so far (each once, however often it is copied). */

@@ -29,9 +29,9 @@ function asDeviceError(error: unknown): DeviceError | undefined {
   return undefined;
 }
 
-/** Serves one client until it disconnects; its memory is freed then. */
-export async function serveDeviceClient(connection: Connection): Promise<void> {
-  const memory = new Allocations<DeviceMemory>(CLIENT_BUDGET, (bytes) => {
+/** Serves one client until it disconnects; its memory (at most `budgetBytes`) is freed then. */
+export async function serveDeviceClient(connection: Connection, budgetBytes = CLIENT_BUDGET): Promise<void> {
+  const memory = new Allocations<DeviceMemory>(budgetBytes, (bytes) => {
     const region = register(new Uint8Array(bytes), { peers: [] });
     return { bytes: region.bytes, region, release: () => region.deregister() };
   });

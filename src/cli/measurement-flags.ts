@@ -22,7 +22,8 @@ export const MEASUREMENT_VALUED = [
 ];
 export const MEASUREMENT_SWITCHES = ['--json', '--quiet'];
 
-export const MEASUREMENT_USAGE = `  --pattern LIST    latency, write, read, messages, registration, reregistration, tensor (default: all)
+export const MEASUREMENT_USAGE = `  --pattern LIST    latency, write, read, messages, registration, reregistration, tensor,
+                    forwarding, mlp (default: all)
   --sizes LIST      bytes per operation, e.g. 8,4K,16M (default: each pattern's own, see docs/BENCHMARKS.md)
   --duration S      seconds of timed operations per measurement and round (default 0.4)
   --iterations N    exactly N timed operations per measurement and round, instead of --duration
