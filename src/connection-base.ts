@@ -144,9 +144,9 @@ export abstract class BaseConnection implements Connection {
     return this.inbox[Symbol.asyncIterator]();
   }
 
-  /** The checks of send(): open, under maxInFlight, bytes, and no larger than the peer accepts. */
+  /** The checks of send(): open, bytes, and no larger than the peer accepts. */
   protected outgoingMessage(message: unknown): { parts: readonly Uint8Array[]; length: number } {
-    this.checkCanStart();
+    this.checkOpen();
     const outgoing = messageParts(message);
     const peerMax = this.peerMaxMessageSize;
     if (outgoing.length > peerMax) {
@@ -159,15 +159,15 @@ export abstract class BaseConnection implements Connection {
     return outgoing;
   }
 
-  /** What every operation checks first: the connection is open and has room under maxInFlight. */
+  /** What a one-sided operation checks first: the connection is open and has room under maxInFlight. */
   protected checkCanStart(): void {
     this.checkOpen();
-    const inFlight = this.operations.size + this.unsettledSends.size;
+    const inFlight = this.operations.size;
     if (inFlight >= this.options.maxInFlight) {
       throw new FabricError(
         'ENOBUFS',
-        `${inFlight} operations are already in flight on this connection (maxInFlight): await some before ` +
-          'starting more, or raise FABRIC_MAX_IN_FLIGHT',
+        `${inFlight} one-sided operations are already in flight on this connection (maxInFlight): await some ` +
+          'before starting more, or raise FABRIC_MAX_IN_FLIGHT',
       );
     }
   }

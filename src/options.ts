@@ -33,9 +33,9 @@ export interface TransportOptions {
   /** Milliseconds allowed for connection set-up and handshake (default 10000). */
   handshakeTimeout?: number;
   /**
-   * `FABRIC_MAX_IN_FLIGHT`: operations (sends, writes, reads) one connection may have unsettled at once
-   * (default 1024); one more rejects with ENOBUFS. An owner also drops a TCP peer that leaves more than twice as
-   * many of its answers unread.
+   * `FABRIC_MAX_IN_FLIGHT`: one-sided operations (writes, reads) one connection may have unsettled at once
+   * (default 1024); one more rejects with ENOBUFS. An owner also drops a TCP peer that leaves more answers than
+   * that unread. Messages are bounded by flow control instead (maxBufferedBytes).
    */
   maxInFlight?: number;
   /**

@@ -182,6 +182,22 @@ describe('tcp: hostile and broken peers', () => {
     source.deregister();
   });
 
+  it('drops a peer that asks for reads and never reads the answers, with ENOBUFS', async () => {
+    const region = register(new Uint8Array(64 << 10));
+    const { key } = decodeDescriptor(region.descriptor);
+    const raw = await handshake(listener.port);
+    const server = await listener.accept();
+    accepted.push(server);
+    raw.socket.pause();
+    const request = (id: number) =>
+      encodeHeader({ type: FrameType.ReadRequest, id, key, aux: region.length });
+    raw.socket.write(Buffer.concat(Array.from({ length: 2000 }, (_, i) => request(i + 1))));
+    const error = await within(5000, rejectsWith(server.receive(), 'ENOBUFS'), 'the owner dropping the peer');
+    assert.match(error.message, /does not read the answers/);
+    raw.socket.destroy();
+    region.deregister();
+  });
+
   it('fails what waits on a connection that reads for itself (hybrid) when the peer resets behind a backlog', async () => {
     const hybrid = await listen({ port: 0, transport: 'tcp', pollMode: 'hybrid' });
     try {

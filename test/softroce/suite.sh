@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Soft-RoCE suite, run inside the guest by `npm run test:softroce` (test/softroce/run.sh): the benchmark
 # suite (our figures beside perftest's on rxe0), the conformance suite over RoCE (event and spin poll modes),
-# then the other tests that need an RDMA device.
+# the other tests that need an RDMA device, the remote-tensor example over RoCE, and the network faults that
+# need tc netem (which the guest's kernel has).
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -18,6 +19,10 @@ FABRIC_TRANSPORT=roce FABRIC_POLL=spin mocha out/test/conformance.test.js
 
 echo "== tests that need an RDMA device"
 mocha out/test/rdma-host.test.js out/test/package.test.js
+
+echo "== the remote-tensor example over RoCE: its tests, then the one-command demo across two processes"
+FABRIC_TRANSPORT=roce mocha out/test/remote-tensor.test.js
+FABRIC_TRANSPORT=roce REMOTE_TENSOR_HOST=$FABRIC_TEST_HOST node dist/examples/remote-tensor/demo.js
 
 echo "== network faults between two network namespaces: tc netem (delay, loss, reordering), a cut link, a killed peer"
 FAULT_BYTES=$((4 << 20)) mocha out/test/network-faults.test.js

@@ -16,8 +16,8 @@ import { DirectSocket, READ_END } from './direct-socket.js';
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
 const DRAIN = new Uint8Array(64 * 1024);
-/** Frames beyond twice maxInFlight that may wait in node:net for a peer that does not read (credit, errors). */
-const QUEUED_FRAMES_MARGIN = 64;
+/** Answers beyond maxInFlight that may wait for a peer that does not read them (another side's limit, say). */
+const UNREAD_ANSWERS_MARGIN = 64;
 /** Reads per wake-up when the connection reads for itself, so that one busy peer cannot starve the loop. */
 const READS_PER_WAKEUP = 64;
 
@@ -78,8 +78,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private closedPromise: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
   private destroyTimer: NodeJS.Timeout | undefined;
-  /** Frames handed to node:net that it has not flushed yet: they pile up when the peer stops reading. */
-  private framesQueued = 0;
+  /** Answers to the peer's operations not yet taken by the kernel: they pile up when the peer stops reading. */
+  private answersUnread = 0;
   /** Whether this connection reads its socket itself ('spin' and 'hybrid' poll modes) instead of node:net. */
   private readsDirectly = false;
 
@@ -262,7 +262,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         this.writeVerdict = undefined;
         counters.bytesReceived += header.length;
         if (verdict instanceof FabricError) this.sendError(header.id, verdict);
-        else this.writeFrame(encodeHeader({ type: FrameType.WriteAck, id: header.id }), []);
+        else this.writeAnswer(encodeHeader({ type: FrameType.WriteAck, id: header.id }), []);
         return;
       }
       case FrameType.ReadRequest: {
@@ -272,7 +272,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
           this.sendError(header.id, verdict);
         } else {
           counters.bytesSent += verdict.length;
-          this.writeFrame(
+          this.writeAnswer(
             encodeHeader({ type: FrameType.ReadResponse, id: header.id, length: verdict.length }),
             [verdict],
           );
@@ -434,9 +434,11 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     );
   }
 
+  /** An Error frame: the answer to operation `id`, or (id 0) why this side closes the connection. */
   private sendError(id: number, error: FabricError): void {
     const { header, text } = encodeErrorFrame(id, error);
-    this.writeFrame(header, [text]);
+    if (id === 0) this.writeFrame(header, [text]);
+    else this.writeAnswer(header, [text]);
   }
 
   // ---- socket plumbing --------------------------------------------------------------------------------------
@@ -470,30 +472,35 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         return;
       }
     }
-    if (this.framesQueued >= 2 * this.options.maxInFlight + QUEUED_FRAMES_MARGIN) {
-      // Our own operations are bounded by maxInFlight, and so are a well-behaved peer's: this one asks and
-      // does not read the answers.
-      const reason = new FabricError(
-        'ENOBUFS',
-        `${this.peerName} does not read: ${this.framesQueued} frames wait for it (twice maxInFlight and more)`,
-      );
-      this.abort(reason, false);
-      done?.(reason);
-      return;
-    }
-    this.framesQueued++;
-    const flushed = (error?: Error | null) => {
-      this.framesQueued--;
-      done?.(error);
-    };
     if (frame.length === 1) {
-      this.socket.write(frame[0] as Uint8Array, flushed);
+      this.socket.write(frame[0] as Uint8Array, done);
       return;
     }
     this.socket.cork();
     for (let i = 0; i < frame.length - 1; i++) this.socket.write(frame[i] as Uint8Array);
-    this.socket.write(frame[frame.length - 1] as Uint8Array, flushed);
+    this.socket.write(frame[frame.length - 1] as Uint8Array, done);
     this.socket.uncork();
+  }
+
+  /**
+   * Answers one of the peer's operations. A well-behaved peer has at most maxInFlight of them unsettled, so
+   * it never leaves more answers than that unread; one that asks without reading is dropped with ENOBUFS.
+   */
+  private writeAnswer(header: Buffer, parts: readonly Uint8Array[]): void {
+    if (this.answersUnread >= this.options.maxInFlight + UNREAD_ANSWERS_MARGIN) {
+      this.abort(
+        new FabricError(
+          'ENOBUFS',
+          `${this.peerName} does not read the answers to its operations (${this.answersUnread} wait, maxInFlight is ${this.options.maxInFlight})`,
+        ),
+        false,
+      );
+      return;
+    }
+    this.answersUnread++;
+    this.writeFrame(header, parts, () => {
+      this.answersUnread--;
+    });
   }
 
   protected pollOnce(micros: number): boolean {
