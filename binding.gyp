@@ -5,7 +5,13 @@
   "targets": [
     {
       "target_name": "fabric_transport",
-      "sources": ["native/addon.cc", "native/fd_watcher.cc", "native/socket_io.cc", "native/socket_watcher.cc"],
+      "sources": [
+        "native/addon.cc",
+        "native/cuda_host.cc",
+        "native/fd_watcher.cc",
+        "native/socket_io.cc",
+        "native/socket_watcher.cc"
+      ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],

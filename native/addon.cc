@@ -2,6 +2,7 @@
 // layer; built without them, it only says so (see binding.gyp). The TCP data path is always there.
 #include <napi.h>
 
+#include "cuda_host.h"
 #include "socket_io.h"
 #include "socket_watcher.h"
 
@@ -39,6 +40,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketRead", Napi::Function::New(env, fabric::SocketRead));
   exports.Set("socketKeepalive", Napi::Function::New(env, fabric::SocketKeepalive));
   exports.Set("SocketWatcher", fabric::SocketWatcher::Define(env));
+  exports.Set("cudaHostRegister", Napi::Function::New(env, fabric::CudaHostRegister));
+  exports.Set("cudaHostUnregister", Napi::Function::New(env, fabric::CudaHostUnregister));
 #ifdef FABRIC_HAVE_RDMA
   exports.Set("devices", Napi::Function::New(env, fabric::Devices));
   auto* data = new fabric::AddonData();

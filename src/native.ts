@@ -71,6 +71,9 @@ export interface NativeAddon {
   socketRead(fd: number, target: Uint8Array, spinMicros: number): number;
   /** Fails the socket with ETIMEDOUT once the peer acknowledged nothing for `millis`: 0 or -errno. */
   socketKeepalive(fd: number, millis: number): number;
+  /** Page-locks memory for CUDA DMA: status 0, -1 without CUDA (no driver, no device), else the CUresult. */
+  cudaHostRegister(bytes: Uint8Array): { status: number; message?: string };
+  cudaHostUnregister(bytes: Uint8Array): { status: number; message?: string };
   /** Calls `onReadable` whenever the socket `fd` has bytes (it watches a duplicate of the descriptor). */
   SocketWatcher: new (
     fd: number,
