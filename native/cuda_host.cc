@@ -17,7 +17,8 @@ struct CudaApi {
   CUresult (*init)(unsigned);
   CUresult (*device_get)(CUdevice*, int);
   CUresult (*primary_ctx_retain)(CUcontext*, CUdevice);
-  CUresult (*ctx_set_current)(CUcontext);
+  CUresult (*ctx_push_current)(CUcontext);
+  CUresult (*ctx_pop_current)(CUcontext*);
   CUresult (*host_register)(void*, size_t, unsigned);
   CUresult (*host_unregister)(void*);
   CUresult (*get_error_string)(CUresult, const char**);
@@ -55,7 +56,8 @@ LoadedCuda LoadCuda() {
   Resolve(library, "cuInit", api.init, loaded.error);
   Resolve(library, "cuDeviceGet", api.device_get, loaded.error);
   Resolve(library, "cuDevicePrimaryCtxRetain", api.primary_ctx_retain, loaded.error);
-  Resolve(library, "cuCtxSetCurrent", api.ctx_set_current, loaded.error);
+  Resolve(library, "cuCtxPushCurrent_v2", api.ctx_push_current, loaded.error);
+  Resolve(library, "cuCtxPopCurrent_v2", api.ctx_pop_current, loaded.error);
   Resolve(library, "cuMemHostRegister_v2", api.host_register, loaded.error);
   Resolve(library, "cuMemHostUnregister", api.host_unregister, loaded.error);
   Resolve(library, "cuGetErrorString", api.get_error_string, loaded.error);
@@ -80,15 +82,19 @@ Napi::Object Outcome(Napi::Env env, int status, const std::string& message) {
   return outcome;
 }
 
-// Runs `pin` (register or unregister) on the memory of info[0] with device 0's context current.
+// Runs `pin` (register or unregister) on the memory of info[0] with device 0's primary context pushed, and
+// pops it again: whatever context the application's own CUDA code has current stays current.
 template <typename Pin>
 Napi::Value WithContext(const Napi::CallbackInfo& info, const char* call, Pin pin) {
   Napi::Env env = info.Env();
   const LoadedCuda& cuda = Cuda();
   if (!cuda.error.empty()) return Outcome(env, -1, cuda.error);
   Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
-  CUresult result = cuda.api.ctx_set_current(cuda.api.context);
-  if (result == 0) result = pin(cuda.api, bytes.Data(), bytes.ByteLength());
+  CUresult result = cuda.api.ctx_push_current(cuda.api.context);
+  if (result != 0) return Outcome(env, result, Describe(cuda.api, "cuCtxPushCurrent", result));
+  result = pin(cuda.api, bytes.Data(), bytes.ByteLength());
+  CUcontext popped = nullptr;
+  cuda.api.ctx_pop_current(&popped);
   return Outcome(env, result, result == 0 ? "" : Describe(cuda.api, call, result));
 }
 

@@ -40,6 +40,8 @@ export abstract class BaseConnection implements Connection {
   private markReady!: () => void;
   private markFailed!: (error: FabricError) => void;
   private markClosed!: () => void;
+  /** The application's writes and reads not settled yet (maxInFlight). */
+  private oneSidedInFlight = 0;
 
   protected constructor(
     role: Role,
@@ -159,16 +161,24 @@ export abstract class BaseConnection implements Connection {
     return outgoing;
   }
 
-  /** What a one-sided operation checks first: the connection is open and has room under maxInFlight. */
-  protected checkCanStart(): void {
+  /**
+   * Runs one-sided operation `start` (which checks its arguments and issues it) if the connection is open and
+   * has room under maxInFlight (ENOBUFS otherwise), counting it until it settles.
+   */
+  protected async limitedOneSided(start: () => Promise<void>): Promise<void> {
     this.checkOpen();
-    const inFlight = this.operations.size;
-    if (inFlight >= this.options.maxInFlight) {
+    if (this.oneSidedInFlight >= this.options.maxInFlight) {
       throw new FabricError(
         'ENOBUFS',
-        `${inFlight} one-sided operations are already in flight on this connection (maxInFlight): await some ` +
-          'before starting more, or raise FABRIC_MAX_IN_FLIGHT',
+        `${this.oneSidedInFlight} one-sided operations are already in flight on this connection (maxInFlight): ` +
+          'await some before starting more, or raise FABRIC_MAX_IN_FLIGHT',
       );
+    }
+    this.oneSidedInFlight++;
+    try {
+      await start();
+    } finally {
+      this.oneSidedInFlight--;
     }
   }
 

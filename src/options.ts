@@ -160,8 +160,8 @@ function parseToken(value: unknown, origin: Origin, fromEnv: boolean): string {
 
 function parseKeepalive(value: unknown, origin: Origin, fromEnv: boolean): number {
   const n = fromEnv && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (n === 0 || (typeof n === 'number' && Number.isInteger(n) && n >= 1000 && n <= 86_400_000)) return n;
-  throw invalid(origin, fromEnv, value, '0 (off) or milliseconds from 1000 to 86400000');
+  if (n === 0 || (typeof n === 'number' && Number.isInteger(n) && n >= 1000 && n <= 3_600_000)) return n;
+  throw invalid(origin, fromEnv, value, '0 (off) or milliseconds from 1000 to 3600000');
 }
 
 interface Setting<T> {

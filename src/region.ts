@@ -155,15 +155,27 @@ export function register(memory: ArrayBufferLike | ArrayBufferView, options: Reg
       `access must be 'read', 'write' or 'read-write', got ${JSON.stringify(access)}`,
     );
   }
-  if (options.peers !== undefined && !Array.isArray(options.peers)) {
+  if (
+    options.peers !== undefined &&
+    (!Array.isArray(options.peers) ||
+      !options.peers.every(
+        (peer) => (typeof peer === 'object' && peer !== null) || typeof peer === 'function',
+      ))
+  ) {
     throw new FabricError('EINVAL', 'peers must be an array of connections');
   }
   if (options.cudaPinned !== undefined && typeof options.cudaPinned !== 'boolean') {
     throw new FabricError('EINVAL', 'cudaPinned must be true or false');
   }
-  const unpin = options.cudaPinned ? pinForCuda(bytes) : undefined;
   const region = new Region(bytes, access, options.peers);
-  if (unpin) region.onDeregister(unpin);
+  if (options.cudaPinned) {
+    try {
+      region.onDeregister(pinForCuda(bytes));
+    } catch (error) {
+      region.deregister();
+      throw error;
+    }
+  }
   return region;
 }
 

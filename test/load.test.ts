@@ -37,17 +37,29 @@ describe(`load: ${CONNECTIONS} connections from ${CLIENT_PROCESSES} processes fo
 
   it('loses, reorders and corrupts nothing, and the server memory stays bounded', async () => {
     const server = fork(PEER, ['server'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const clients: ChildProcess[] = [];
     try {
       const { port } = await firstResult(server);
       const baseline = peakResident(server.pid as number);
-      const clients = Array.from({ length: CLIENT_PROCESSES }, (_, i) => {
+      for (let i = 0; i < CLIENT_PROCESSES; i++) {
         const share =
           Math.floor(CONNECTIONS / CLIENT_PROCESSES) + (i < CONNECTIONS % CLIENT_PROCESSES ? 1 : 0);
-        return fork(PEER, ['client', String(port), String(share), String(SECONDS)], {
+        const client = fork(PEER, ['client', String(port), String(share), String(SECONDS)], {
           stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
         });
-      });
-      await Promise.all(clients.map((client) => once(client, 'message')));
+        clients.push(client);
+      }
+      // Each says when its connections are up; one that dies first fails the test instead of hanging it.
+      await Promise.all(
+        clients.map((client) =>
+          Promise.race([
+            once(client, 'message'),
+            once(client, 'exit').then(([code]) => {
+              throw new Error(`a load client exited (${code}) before its connections were up`);
+            }),
+          ]),
+        ),
+      );
       for (const client of clients) client.send('go');
       const results = await Promise.all(clients.map(firstResult));
       await Promise.all(clients.map((client) => client.exitCode ?? once(client, 'exit')));
@@ -69,7 +81,7 @@ describe(`load: ${CONNECTIONS} connections from ${CLIENT_PROCESSES} processes fo
           `${mib(peak)} (${mib(CONNECTIONS * REGION_BYTES)} of it regions, ${mib(baseline)} at start)`,
       );
     } finally {
-      server.kill('SIGKILL');
+      for (const child of [server, ...clients]) child.kill('SIGKILL');
     }
   });
 });

@@ -68,14 +68,20 @@ function peer(namespace: string, ...args: string[]) {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = once(child, 'exit');
+  running.add(child);
+  void exited.then(() => running.delete(child));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
     const line = await lines.next();
     if (line.done) throw new Error(`${args[0]} exited without a result`);
     return JSON.parse(line.value) as Record<string, unknown>;
   };
-  return { child, next };
+  return { child, next, exited };
 }
+
+/** Every fault-peer process still running, so that a failing test leaves none behind. */
+const running = new Set<ChildProcess>();
 
 function kill(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -137,7 +143,7 @@ describe('network faults between two hosts (network namespaces joined by veth)',
   });
 
   afterEach(() => {
-    if (server) kill(server.child);
+    for (const child of running) kill(child);
     for (const namespace of [SERVER_NS, CLIENT_NS]) {
       const device = namespace === SERVER_NS ? 'fabric-va' : 'fabric-vb';
       try {
@@ -154,7 +160,7 @@ describe('network faults between two hosts (network namespaces joined by veth)',
   async function transfer(): Promise<Record<string, unknown>> {
     const client = peer(CLIENT_NS, 'client', SERVER_ADDRESS, String(port), String(BYTES));
     const result = await client.next();
-    await once(client.child, 'exit');
+    await client.exited;
     return result;
   }
 
@@ -193,7 +199,7 @@ describe('network faults between two hosts (network namespaces joined by veth)',
     kill((server as ReturnType<typeof peer>).child);
     const killed = performance.now();
     const result = await client.next();
-    await once(client.child, 'exit');
+    await client.exited;
     assert.ok(['ECONNRESET', 'ECLOSED'].includes(result.code as string), JSON.stringify(result));
     assert.ok(performance.now() - killed < 5000);
     console.log(`      ${result.message}`);
@@ -206,7 +212,7 @@ describe('network faults between two hosts (network namespaces joined by veth)',
     const cut = performance.now();
     const result = await client.next();
     const detected = performance.now() - cut;
-    await once(client.child, 'exit');
+    await client.exited;
     assert.equal(result.code, 'ETIMEDOUT', JSON.stringify(result));
     assert.ok(detected < KEEPALIVE_MS + 4000, `detected after ${detected} ms`);
     console.log(`      link cut detected after ${Math.round(detected)} ms (${result.message})`);

@@ -117,6 +117,9 @@ describe(`remote-tensor example: ${TRANSPORT} on ${HOST}`, () => {
     await rejectsWithDeviceError(device.copyIn(small, new Float32Array(32)), 'ERANGE');
     await device.launch('saxpy', [1000, 2, small, small]);
     await rejectsWithDeviceError(device.synchronize(), 'ERANGE');
+    // No rows: nothing to compute, however large the other dimensions claim to be.
+    await device.launch('matmul', [0, 0, 2 ** 52, small, small, small]);
+    await device.synchronize();
     await device.launch('matmul', [1, 1]);
     await rejectsWithDeviceError(device.synchronize(), 'EINVAL');
     await rejectsWithDeviceError(device.launch('fft' as never, []), 'EINVAL');

@@ -24,7 +24,12 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
+    const [line] = (await Promise.race([
+      once(createInterface({ input: server.stdout }), 'line'),
+      once(server, 'exit').then(([code]) => {
+        throw new Error(`the device server exited (${code}) before it listened`);
+      }),
+    ])) as [string];
     const remote = await runApp(JSON.parse(line).listening);
     if (remote.sha256 !== local.sha256) throw new Error('the remote device computed something else');
     console.log('identical output on the local and the remote device');

@@ -33,6 +33,8 @@ const KERNELS = {
     run([m, k, n, a, b, c], memory) {
       const [as, bs, cs] = [memory(a as number), memory(b as number), memory(c as number)];
       const [rows, inner, cols] = [m as number, k as number, n as number];
+      // With no rows, n is bounded by nothing: there is nothing to compute either.
+      if (rows === 0) return;
       const row = new Float32Array(cols);
       for (let i = 0; i < rows; i++) {
         row.fill(0);

@@ -63,6 +63,7 @@ export async function serveDeviceClient(connection: Connection, budgetBytes = CL
       case Op.CopyOutInline: {
         const { bytes } = memory.get(call.pointer);
         checkFits(call.bytes, bytes.length, 'copyOut');
+        checkFits(call.bytes + 1, connection.peerMaxMessageSize, 'copyOut inline (one message)');
         return bytes.subarray(0, call.bytes);
       }
       case Op.Synchronize:
@@ -85,8 +86,9 @@ export async function serveDeviceClient(connection: Connection, budgetBytes = CL
           if (call.op === Op.Free) memory.free(call.pointer);
           else runKernel(call.kernel, call.args, (pointer) => memory.floats(pointer));
         } catch (error) {
-          deferred ??= asDeviceError(error);
-          if (!deferred) throw error;
+          const failed = asDeviceError(error);
+          if (!failed) throw error;
+          deferred ??= failed;
         }
         continue;
       }
@@ -102,7 +104,9 @@ export async function serveDeviceClient(connection: Connection, budgetBytes = CL
       }
     }
   } catch (error) {
-    if (!(error instanceof FabricError)) throw error;
+    // The connection failed, or a call failed in a way no check foresaw: that client is done, the others
+    // are not (a server must never die of one client's call).
+    if (!(error instanceof FabricError)) console.error(`device server: ${String(error)}`);
   } finally {
     memory.freeAll();
     await connection.close();

@@ -167,37 +167,39 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     });
   }
 
-  async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkCanStart();
-    const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
-    const bytes = slice.bytes;
-    await this.startOp('write', undefined, (id) => {
-      counters.writes++;
-      counters.bytesSent += bytes.length;
-      const header = encodeHeader({
-        type: FrameType.Write,
-        length: bytes.length,
-        id,
-        key: remote.key,
-        offset: remoteOffset,
+  write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
+    return this.limitedOneSided(() => {
+      const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
+      const bytes = slice.bytes;
+      return this.startOp('write', undefined, (id) => {
+        counters.writes++;
+        counters.bytesSent += bytes.length;
+        const header = encodeHeader({
+          type: FrameType.Write,
+          length: bytes.length,
+          id,
+          key: remote.key,
+          offset: remoteOffset,
+        });
+        this.writeFrame(header, [bytes]);
       });
-      this.writeFrame(header, [bytes]);
     });
   }
 
-  async read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkCanStart();
-    const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
-    await this.startOp('read', slice.bytes, (id) => {
-      counters.reads++;
-      const header = encodeHeader({
-        type: FrameType.ReadRequest,
-        id,
-        aux: slice.length,
-        key: remote.key,
-        offset: remoteOffset,
+  read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
+    return this.limitedOneSided(() => {
+      const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
+      return this.startOp('read', slice.bytes, (id) => {
+        counters.reads++;
+        const header = encodeHeader({
+          type: FrameType.ReadRequest,
+          id,
+          aux: slice.length,
+          key: remote.key,
+          offset: remoteOffset,
+        });
+        this.writeFrame(header, []);
       });
-      this.writeFrame(header, []);
     });
   }
 
@@ -533,7 +535,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   }
 
   private socketError(error: NodeJS.ErrnoException): FabricError {
-    if (error.code === 'ETIMEDOUT' && this.state !== 'handshake') {
+    if (error.code === 'ETIMEDOUT' && this.state !== 'handshake' && this.options.keepalive > 0) {
       return new FabricError(
         'ETIMEDOUT',
         `${this.peerName} acknowledged nothing for ${this.options.keepalive} ms (keepalive): the link or its host is down`,

@@ -308,16 +308,18 @@ export class VerbsConnection extends BaseConnection {
     });
   }
 
-  async write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkCanStart();
-    const request = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
-    await this.oneSided('write', request.slice, request.remote.key, remoteOffset);
+  write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
+    return this.limitedOneSided(() => {
+      const request = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
+      return this.oneSided('write', request.slice, request.remote.key, remoteOffset);
+    });
   }
 
-  async read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
-    this.checkCanStart();
-    const request = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
-    await this.oneSided('read', request.slice, request.remote.key, remoteOffset);
+  read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
+    return this.limitedOneSided(() => {
+      const request = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
+      return this.oneSided('read', request.slice, request.remote.key, remoteOffset);
+    });
   }
 
   /**
@@ -390,6 +392,12 @@ export class VerbsConnection extends BaseConnection {
           if (this.state === 'handshake') this.handshake.start();
           return;
         case 'disconnected':
+          // What arrived before the disconnect (the peer's last Error frame, say) is read first: the CM event
+          // and the completion come through different channels, in either order.
+          if (this.work !== undefined && !this.destroyed && this.state !== 'closed') {
+            const arrived = this.endpoint.pollCompletions(0);
+            if (arrived.length > 0) this.onCompletions(arrived);
+          }
           this.disconnected = true;
           this.fail(new FabricError('ECONNRESET', `the RDMA connection to ${this.peerName} was lost`));
           this.onDisconnected?.();
