@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -319,7 +320,13 @@ Napi::Value Endpoint::Accept(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Endpoint::Reject(const Napi::CallbackInfo& info) {
-  if (id_ != nullptr) Rdma()->reject(id_, nullptr, 0);
+  if (id_ == nullptr) return info.Env().Undefined();
+  if (info.Length() > 0 && info[0].IsTypedArray()) {
+    Napi::Uint8Array reason = info[0].As<Napi::Uint8Array>();
+    Rdma()->reject(id_, reason.Data(), static_cast<uint8_t>(std::min<size_t>(reason.ByteLength(), 148)));
+  } else {
+    Rdma()->reject(id_, nullptr, 0);
+  }
   return info.Env().Undefined();
 }
 

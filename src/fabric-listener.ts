@@ -49,13 +49,9 @@ export class FabricListener implements Listener {
       void connection.close();
       return;
     }
-    if (this.held >= this.maxConnections) {
-      connection.refuse(
-        new FabricError(
-          'EBUSY',
-          `the listener at ${this.host}:${this.port} holds its maximum of ${this.maxConnections} connections: try again later`,
-        ),
-      );
+    const full = this.refusal();
+    if (full) {
+      connection.refuse(full);
       return;
     }
     this.held++;
@@ -68,6 +64,15 @@ export class FabricListener implements Listener {
         else this.incoming.push(connection);
       },
       () => this.handshaking.delete(connection),
+    );
+  }
+
+  /** Why a new connection would be turned away now (the listener holds maxConnections), if it would. */
+  refusal(): FabricError | undefined {
+    if (this.held < this.maxConnections) return undefined;
+    return new FabricError(
+      'EBUSY',
+      `the listener at ${this.host}:${this.port} holds its maximum of ${this.maxConnections} connections: try again later`,
     );
   }
 

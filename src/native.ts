@@ -39,7 +39,8 @@ export interface NativeEndpoint {
   setup(sendDepth: number, recvDepth: number, maxInline: number): number;
   connect(privateData: Uint8Array): void;
   accept(privateData: Uint8Array): void;
-  reject(): void;
+  /** Rejects a connection request, with up to 148 bytes of private data saying why. */
+  reject(reason?: Uint8Array): void;
   disconnect(): void;
   destroy(): void;
   setCallback(onEvent: (event: EndpointEvent, ...args: unknown[]) => void): void;

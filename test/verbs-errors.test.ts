@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { FabricError } from '../src/errors.js';
 import type { NativeEndpoint } from '../src/native.js';
-import { completionError, connectError } from '../src/transports/verbs/errors.js';
+import { completionError, connectError, rejection } from '../src/transports/verbs/errors.js';
 import { registerMemory } from '../src/transports/verbs/registrations.js';
 
 function failingEndpoint(errno: number, message: string): NativeEndpoint {
@@ -14,6 +14,19 @@ function failingEndpoint(errno: number, message: string): NativeEndpoint {
 }
 
 describe('verbs errors', () => {
+  it('carry the reason a listener refused a connection request through the reject, code and text', () => {
+    const reason = new FabricError(
+      'EBUSY',
+      `the listener holds its maximum of 2 connections ${'.'.repeat(200)}`,
+    );
+    const data = rejection(reason);
+    assert.ok(data.length <= 148, 'fits the private data of an InfiniBand CM reject');
+    const error = connectError('rejected', [28, data], '10.0.0.1:7000');
+    assert.equal(error.code, 'EBUSY');
+    assert.match(error.message, /^10\.0\.0\.1:7000 refused: the listener holds its maximum of 2 connections/);
+    assert.equal(connectError('rejected', [28, new Uint8Array(0)], 'x').code, 'ECONNREFUSED');
+  });
+
   it('turn a registration refused for the locked-memory limit into ENOMEM that names ulimit -l', () => {
     const native = 'ibv_reg_mr could not pin the memory: raise it with `ulimit -l unlimited`';
     for (const errno of [12, 1]) {

@@ -392,12 +392,6 @@ export class VerbsConnection extends BaseConnection {
           if (this.state === 'handshake') this.handshake.start();
           return;
         case 'disconnected':
-          // What arrived before the disconnect (the peer's last Error frame, say) is read first: the CM event
-          // and the completion come through different channels, in either order.
-          if (this.work !== undefined && !this.destroyed && this.state !== 'closed') {
-            const arrived = this.endpoint.pollCompletions(0);
-            if (arrived.length > 0) this.onCompletions(arrived);
-          }
           this.disconnected = true;
           this.fail(new FabricError('ECONNRESET', `the RDMA connection to ${this.peerName} was lost`));
           this.onDisconnected?.();

@@ -1,4 +1,15 @@
-import { FabricError } from '../../errors.js';
+import { errorCodeFromWire, errorCodeToWire, FabricError } from '../../errors.js';
+
+/** Private data of a connection request this library rejects on purpose: magic, u8 error code, UTF-8 text. */
+const REJECT_MAGIC = Buffer.from('FTRJ');
+/** What a reject's private data can carry over InfiniBand's CM. */
+const REJECT_DATA_BYTES = 148;
+
+/** The private data that tells a refused client why (decoded by connectError). */
+export function rejection(reason: FabricError): Uint8Array {
+  const text = Buffer.from(reason.message).subarray(0, REJECT_DATA_BYTES - REJECT_MAGIC.length - 1);
+  return Buffer.concat([REJECT_MAGIC, Buffer.from([errorCodeToWire(reason.code)]), text]);
+}
 
 /** ibv_wc_status values that need their own advice (verbs.h). */
 const WC_STATUS: Record<number, [FabricError['code'], string]> = {
@@ -35,6 +46,17 @@ const REFUSED_REASONS = new Set([8, 28]);
 export function connectError(event: string, args: unknown[], peer: string): FabricError {
   if (event === 'rejected') {
     const status = Number(args[0]);
+    const data = args[1] instanceof Uint8Array ? Buffer.from(args[1]) : Buffer.alloc(0);
+    if (data.length > REJECT_MAGIC.length && data.subarray(0, REJECT_MAGIC.length).equals(REJECT_MAGIC)) {
+      const text = data
+        .subarray(REJECT_MAGIC.length + 1)
+        .toString('utf8')
+        .replace(/\0+$/, '');
+      return new FabricError(
+        errorCodeFromWire(data[REJECT_MAGIC.length] as number),
+        `${peer} refused: ${text}`,
+      );
+    }
     return REFUSED_REASONS.has(status)
       ? new FabricError(
           'ECONNREFUSED',

@@ -3,6 +3,7 @@ import type { Acceptor, FabricListener } from '../../fabric-listener.js';
 import type { NativeEndpoint } from '../../native.js';
 import type { ResolvedOptions } from '../../options.js';
 import { VerbsConnection } from './connection.js';
+import { rejection } from './errors.js';
 
 const BACKLOG = 128;
 const EADDRINUSE = 98;
@@ -23,6 +24,13 @@ export class VerbsAcceptor implements Acceptor {
     endpoint.setCallback((event, ...args) => {
       if (event === 'connect-request') {
         const [incoming, privateData] = args as [NativeEndpoint, Uint8Array];
+        // Refused before it is accepted: its queue pair is not ready to receive a frame yet.
+        const full = listener.refusal();
+        if (full) {
+          incoming.reject(rejection(full));
+          incoming.destroy();
+          return;
+        }
         const connection = VerbsConnection.accept(
           incoming,
           privateData,
