@@ -62,7 +62,9 @@ describe(`remote-tensor example: ${TRANSPORT} on ${HOST}`, () => {
       if (transfer === 'zero-copy') {
         // Five tensors in (four weights, the batch), one out: each a one-sided operation, none in a message.
         assert.equal(oneSided, 6);
-        assert.equal(moved.copiedBytes, before.copiedBytes);
+        // RDMA copies the calls themselves (small messages) into its registered buffers; TCP copies nothing.
+        // Either way far less than one tensor: the five come to 305 KiB.
+        assert.ok(moved.copiedBytes - before.copiedBytes < 4096, 'no tensor copied');
       } else {
         assert.equal(oneSided, 0, 'the naive calls carry the tensors in their messages');
       }
@@ -150,9 +152,11 @@ describe(`remote-tensor example: ${TRANSPORT} on ${HOST}`, () => {
 describe('remote-tensor example: one command', () => {
   it('runs the application locally and against a server process, with identical output', async function () {
     this.timeout(60000);
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      join(__dirname, '..', 'examples', 'remote-tensor', 'demo.js'),
-    ]);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(__dirname, '..', 'examples', 'remote-tensor', 'demo.js')],
+      { env: { ...process.env, REMOTE_TENSOR_HOST: HOST } },
+    );
     assert.match(stdout, /identical output on the local and the remote device/);
   });
 });

