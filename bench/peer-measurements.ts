@@ -2,6 +2,7 @@
 import type { Budget } from './budget.js';
 import type { BenchEndpoint } from './endpoints.js';
 import { forwardedCall, mlpBatch } from './patterns/remoting.js';
+import { C_COMPILER, cStream } from './peers/c-stream.js';
 import { IPERF3, iperf3Stream } from './peers/iperf3.js';
 import { rawLatency, rawStream } from './peers/node-net.js';
 import { oneSidedBandwidth, PERFTEST, type RdmaEndpoint, sendLatency } from './peers/perftest.js';
@@ -81,6 +82,14 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       fabric: 'tcp',
       sizes: stream,
       measure: (size, budget) => iperf3Stream(host, size, budget),
+    },
+    {
+      name: 'C stream',
+      tool: C_COMPILER,
+      pattern: 'stream',
+      fabric: 'tcp',
+      sizes: stream,
+      measure: (size, budget) => cStream(host, size, budget),
     },
     // The remote-tensor example's device in the client's own process: what forwarding adds is measured
     // against it (listed with TCP, which every run measures).

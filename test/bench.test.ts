@@ -83,7 +83,7 @@ describe('fabric-transport bench', function () {
   });
 
   it('shows the peers beside TCP with ratios, and names the package of each missing tool', () => {
-    // A PATH with node alone on it: iperf3 and ucx_perftest cannot be found.
+    // A PATH with node alone on it: iperf3, ucx_perftest and the C compiler cannot be found.
     const bin = join(out, 'bin');
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, 'node'));
@@ -111,6 +111,7 @@ describe('fabric-transport bench', function () {
     assert.match(stdout, /\| size \| tcp \| node:net stream \| tcp \/ node:net stream \|/);
     assert.match(stdout, /iperf3: not installed \(Debian package: iperf3\)/);
     assert.match(stdout, /ucx_perftest: not installed \(Debian package: ucx-utils\)/);
+    assert.match(stdout, /cc: not installed \(Debian package: gcc\)/);
     assert.ok(existsSync(join(out, 'chart.svg')));
   });
 
