@@ -48,6 +48,7 @@ export abstract class BaseConnection implements Connection {
     protected readonly options: ResolvedOptions,
     protected readonly peerName: string,
     receiveWindow: number,
+    capabilities = 0,
   ) {
     this.inbox = new AsyncQueue(
       'the connection is closed',
@@ -63,8 +64,13 @@ export abstract class BaseConnection implements Connection {
             (micros) => this.state === 'open' && this.pollOnce(micros),
             () => this.awaitsPeer(),
           );
-    this.handshake = new HandshakeSession(role, options, receiveWindow, peerName, (type, payload) =>
-      this.sendHandshakeFrame(type, payload),
+    this.handshake = new HandshakeSession(
+      role,
+      options,
+      receiveWindow,
+      peerName,
+      (type, payload) => this.sendHandshakeFrame(type, payload),
+      capabilities,
     );
     this.ready = new Promise<void>((resolve, reject) => {
       this.markReady = resolve;

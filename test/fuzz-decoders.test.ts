@@ -55,9 +55,10 @@ class CheckingSink implements FrameSink {
   }
 }
 
-/** Feeds `stream` to a FrameReader in reads of the given sizes, as a socket would. */
-function feed(stream: Uint8Array, readSizes: readonly number[]): void {
+/** Feeds `stream` to a FrameReader in reads of the given sizes, as a socket would (reading ahead, or not). */
+function feed(stream: Uint8Array, readSizes: readonly number[], readAhead: boolean): void {
   const reader = new FrameReader(new CheckingSink());
+  if (readAhead) reader.readAhead();
   let at = 0;
   for (let i = 0; at < stream.length; i++) {
     const target = reader.nextBuffer();
@@ -104,8 +105,9 @@ describe('fuzz: decoders of peer input', function () {
         fc.array(mutation, { maxLength: 4 }),
         fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 5 }),
-        (frames, mutations, order, readSizes) =>
-          refusedCleanly(() => feed(mutate(frames, mutations, order), readSizes), ['EPROTO']),
+        fc.boolean(),
+        (frames, mutations, order, readSizes, readAhead) =>
+          refusedCleanly(() => feed(mutate(frames, mutations, order), readSizes, readAhead), ['EPROTO']),
       ),
     );
   });
@@ -115,7 +117,8 @@ describe('fuzz: decoders of peer input', function () {
       fc.property(
         fc.uint8Array({ maxLength: 512 }),
         fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 }),
-        (bytes, readSizes) => refusedCleanly(() => feed(bytes, readSizes), ['EPROTO']),
+        fc.boolean(),
+        (bytes, readSizes, readAhead) => refusedCleanly(() => feed(bytes, readSizes, readAhead), ['EPROTO']),
       ),
     );
   });

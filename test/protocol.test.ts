@@ -2,15 +2,18 @@ import * as assert from 'node:assert/strict';
 import { FabricError } from '../src/errors.js';
 import { DESCRIPTOR_SIZE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import {
+  carriesPlacedPayload,
   decodeHeader,
   encodeHeader,
   type FrameHeader,
   FrameType,
   HEADER_SIZE,
   HELLO_SIZE,
+  READ_AHEAD_BYTES,
 } from '../src/protocol/frame.js';
 import { DISCARD, FrameReader } from '../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello, newNonce, tokenProof } from '../src/protocol/handshake.js';
+import { stats } from '../src/stats.js';
 import { clientHello, pattern } from './helpers.js';
 
 function throwsCode(fn: () => unknown, code: string): void {
@@ -22,19 +25,26 @@ interface Received {
   payload: Uint8Array;
 }
 
-/** Feeds `stream` to a reader in reads of at most `chunk` bytes, as a socket would. */
+/**
+ * Feeds `stream` to a reader in reads of at most `chunk` bytes, as a socket would (reading ahead when
+ * `readAhead`); the frames it delivered, and how many reads it took.
+ */
 function feed(
   stream: Uint8Array,
   chunk: number,
   target?: (header: FrameHeader) => Uint8Array | undefined | typeof DISCARD,
+  readAhead = false,
 ) {
   const frames: Received[] = [];
   const reader = new FrameReader({
     payloadTarget: (header) => (target ? target(header) : undefined),
     onFrame: (header, payload) => frames.push({ header, payload: new Uint8Array(payload) }),
   });
+  if (readAhead) reader.readAhead();
   let at = 0;
+  let reads = 0;
   while (at < stream.length) {
+    reads++;
     const into = reader.nextBuffer();
     assert.ok(into.length > 0, 'the reader always asks for at least one byte');
     const n = Math.min(into.length, chunk, stream.length - at);
@@ -42,14 +52,17 @@ function feed(
     at += n;
     reader.onRead(n);
   }
-  return { frames, reader };
+  return { frames, reader, reads };
 }
 
+/** One frame as a sender puts it on the wire, padded as for a peer that reads ahead when `padded`. */
 function frame(
   header: Partial<FrameHeader> & { type: FrameType },
   payload: Uint8Array = new Uint8Array(0),
+  padded = false,
 ): Buffer {
-  return Buffer.concat([encodeHeader({ ...header, length: payload.length }), payload]);
+  const padding = padded && carriesPlacedPayload(header.type) ? READ_AHEAD_BYTES - HEADER_SIZE : 0;
+  return Buffer.concat([encodeHeader({ ...header, length: payload.length }), Buffer.alloc(padding), payload]);
 }
 
 describe('protocol', () => {
@@ -102,69 +115,93 @@ describe('protocol', () => {
     });
   });
 
-  describe('frame reader', () => {
-    const stream = Buffer.concat([
-      frame({ type: FrameType.Message, aux: 9 }, pattern(10, 1)),
-      frame({ type: FrameType.Credit, aux: 4096 }),
-      frame({ type: FrameType.Message }, new Uint8Array(0)),
-      frame({ type: FrameType.Write, id: 3, key: 5n, offset: 8 }, pattern(70000, 2)),
-      frame({ type: FrameType.Message }, pattern(3, 3)),
-    ]);
+  for (const readAhead of [false, true]) {
+    describe(`frame reader${readAhead ? ', reading ahead' : ''}`, () => {
+      const stream = Buffer.concat([
+        frame({ type: FrameType.Message, aux: 9 }, pattern(10, 1)),
+        frame({ type: FrameType.Credit, aux: 4096 }),
+        frame({ type: FrameType.Message }, new Uint8Array(0)),
+        frame({ type: FrameType.Write, id: 3, key: 5n, offset: 8 }, pattern(70000, 2), readAhead),
+        frame({ type: FrameType.Message }, pattern(3, 3)),
+      ]);
+      const feedStream = (
+        bytes: Uint8Array,
+        chunk: number,
+        target?: (header: FrameHeader) => Uint8Array | undefined | typeof DISCARD,
+      ) => feed(bytes, chunk, target, readAhead);
 
-    for (const chunk of [1, 7, 32, 33, 100, 65536, 1 << 30]) {
-      it(`splits a stream into frames whatever the read sizes (${chunk}-byte reads)`, () => {
-        const { frames, reader } = feed(stream, chunk);
-        assert.deepEqual(
-          frames.map((f) => [f.header.type, f.payload.length]),
-          [
-            [FrameType.Message, 10],
-            [FrameType.Credit, 0],
-            [FrameType.Message, 0],
-            [FrameType.Write, 70000],
-            [FrameType.Message, 3],
-          ],
+      for (const chunk of [1, 7, 32, 33, 100, 65536, 1 << 30]) {
+        it(`splits a stream into frames whatever the read sizes (${chunk}-byte reads)`, () => {
+          const { frames, reader } = feedStream(stream, chunk);
+          assert.deepEqual(
+            frames.map((f) => [f.header.type, f.payload.length]),
+            [
+              [FrameType.Message, 10],
+              [FrameType.Credit, 0],
+              [FrameType.Message, 0],
+              [FrameType.Write, 70000],
+              [FrameType.Message, 3],
+            ],
+          );
+          assert.deepEqual(frames[0]?.payload, pattern(10, 1));
+          assert.deepEqual(frames[3]?.payload, pattern(70000, 2));
+          assert.equal(frames[1]?.header.aux, 4096);
+          assert.ok(reader.atBoundary);
+        });
+      }
+
+      it('lands a payload in the memory the sink names, never reading past its header', () => {
+        const region = new Uint8Array(70000);
+        let asked = 0;
+        const before = stats();
+        const { frames } = feedStream(stream, 1 << 30, (header) => {
+          if (header.type !== FrameType.Write) return undefined;
+          asked++;
+          return region;
+        });
+        const after = stats();
+        assert.equal(asked, 1);
+        assert.equal(frames[3]?.payload.length, 70000);
+        assert.deepEqual(region, pattern(70000, 2));
+        // Every payload byte was read straight into the region, none through the reader's own memory.
+        assert.equal(after.placedBytes - before.placedBytes, 70000);
+        // Only small message payloads read together with their header are copied (reading ahead).
+        assert.equal(after.copiedBytes - before.copiedBytes, readAhead ? 13 : 0);
+      });
+
+      it(`reads a stream of small messages in ${readAhead ? 'one read per six' : 'one read each'}`, () => {
+        const messages = Array.from({ length: 20 }, (_, i) =>
+          frame({ type: FrameType.Message }, pattern(8, i)),
         );
-        assert.deepEqual(frames[0]?.payload, pattern(10, 1));
-        assert.deepEqual(frames[3]?.payload, pattern(70000, 2));
-        assert.equal(frames[1]?.header.aux, 4096);
-        assert.ok(reader.atBoundary);
+        const { frames, reads } = feedStream(Buffer.concat(messages), 1 << 30);
+        assert.equal(frames.length, 20);
+        assert.deepEqual(frames[19]?.payload, pattern(8, 19));
+        // Reading ahead, a read reaches 256 bytes past the start of the frame it begins in: six 40-byte frames.
+        // Else one read per header, then one for each payload with the next header behind it.
+        assert.equal(reads, readAhead ? Math.ceil(20 / Math.floor(READ_AHEAD_BYTES / 40)) : 21);
       });
-    }
 
-    it('lands a payload in the memory the sink names, never reading past its header', () => {
-      const region = new Uint8Array(70000);
-      let asked = 0;
-      const { frames } = feed(stream, 1 << 30, (header) => {
-        if (header.type !== FrameType.Write) return undefined;
-        // the reader must not have consumed any payload byte yet: its next read goes straight into region
-        asked++;
-        return region;
+      it('drops a discarded payload and carries on with the next frame', () => {
+        const { frames } = feedStream(stream, 4000, (header) =>
+          header.type === FrameType.Write ? DISCARD : undefined,
+        );
+        assert.equal(frames[3]?.payload.length, 0);
+        assert.deepEqual(frames[4]?.payload, pattern(3, 3));
       });
-      assert.equal(asked, 1);
-      assert.equal(frames[3]?.payload.length, 70000);
-      assert.deepEqual(region, pattern(70000, 2));
-    });
 
-    it('drops a discarded payload and carries on with the next frame', () => {
-      const { frames } = feed(stream, 4000, (header) =>
-        header.type === FrameType.Write ? DISCARD : undefined,
-      );
-      assert.equal(frames[3]?.payload.length, 0);
-      assert.deepEqual(frames[4]?.payload, pattern(3, 3));
-    });
+      it('holds a truncated frame without delivering it', () => {
+        const { frames, reader } = feedStream(stream.subarray(0, stream.length - 1), 1000);
+        assert.equal(frames.length, 4);
+        assert.equal(reader.atBoundary, false);
+      });
 
-    it('holds a truncated frame without delivering it', () => {
-      const { frames, reader } = feed(stream.subarray(0, stream.length - 1), 1000);
-      assert.equal(frames.length, 4);
-      assert.equal(reader.atBoundary, false);
+      it('rejects a corrupted stream with EPROTO', () => {
+        const corrupted = Buffer.from(stream);
+        corrupted[HEADER_SIZE + 10] = 0x99; // the second frame's type byte
+        throwsCode(() => feedStream(corrupted, 1000), 'EPROTO');
+      });
     });
-
-    it('rejects a corrupted stream with EPROTO', () => {
-      const corrupted = Buffer.from(stream);
-      corrupted[HEADER_SIZE + 10] = 0x99; // the second frame's type byte
-      throwsCode(() => feed(corrupted, 1000), 'EPROTO');
-    });
-  });
+  }
 
   describe('hello', () => {
     const hello = clientHello();

@@ -1,5 +1,11 @@
 import { counters } from '../stats.js';
-import { decodeHeader, type FrameHeader, HEADER_SIZE } from './frame.js';
+import {
+  carriesPlacedPayload,
+  decodeHeader,
+  type FrameHeader,
+  HEADER_SIZE,
+  READ_AHEAD_BYTES,
+} from './frame.js';
 
 /** Returned by `FrameSink.payloadTarget` to read a payload and drop it (e.g. a write that was refused). */
 export const DISCARD = Symbol('discard');
@@ -19,14 +25,20 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * Incremental frame parser that tells the socket where to put the next bytes (node:net's `onread.buffer`),
- * so payloads land straight in their final memory. It never reads past a header whose payload it has not
- * seen: headers are read exactly, and a payload it allocates has room for the next header behind it, so a
- * stream of small frames costs one read each while large payloads arrive without a user-space copy.
+ * so payloads land straight in their final memory. No read reaches further than `reach` bytes from the start
+ * of the frame it begins in: the header alone (32 bytes), or with read-ahead (`readAhead()`, once the peer
+ * pads, see frame.ts) 256 bytes, which hold a small message whole but only the header and padding of a frame
+ * whose payload goes to memory the sink names. So such payloads are never copied, while a stream of small
+ * frames costs one read each. The stage holds the bytes read from the current frame's start; an allocated
+ * payload has `reach` bytes of room behind it for the next frame's start.
  */
 export class FrameReader {
-  private readonly headerBuf = Buffer.alloc(HEADER_SIZE);
-  private headerFill = 0;
+  private readonly stage = Buffer.alloc(READ_AHEAD_BYTES);
+  private staged = 0;
+  private reach = HEADER_SIZE;
   private header: FrameHeader | undefined;
+  /** Padding of the current frame still to be read (read-ahead only). */
+  private paddingLeft = 0;
   private target: Uint8Array = EMPTY;
   private targetFill = 0;
   /** Whether the target is the sink's memory (a region, a read's buffer) rather than one the reader made. */
@@ -39,14 +51,18 @@ export class FrameReader {
 
   /** True between frames: nothing of a partial frame is held. */
   get atBoundary(): boolean {
-    return this.header === undefined && this.headerFill === 0;
+    return this.header === undefined && this.staged === 0;
+  }
+
+  /** From the next frame on, reads take up to READ_AHEAD_BYTES: the peer pads as frame.ts says. */
+  readAhead(): void {
+    this.reach = READ_AHEAD_BYTES;
   }
 
   /** The memory the next read must fill (never empty). */
   nextBuffer(): Uint8Array {
-    if (this.header === undefined) {
-      return this.headerFill === 0 ? this.headerBuf : this.headerBuf.subarray(this.headerFill);
-    }
+    if (this.header === undefined) return this.stage.subarray(this.staged, this.reach);
+    if (this.paddingLeft > 0) return this.stage.subarray(0, this.paddingLeft);
     if (this.discarding) {
       this.scratch ??= new Uint8Array(DISCARD_CHUNK);
       return this.scratch.subarray(0, Math.min(this.discardLeft, DISCARD_CHUNK));
@@ -57,51 +73,96 @@ export class FrameReader {
   /** `count` bytes were written into the buffer last returned by nextBuffer(). Throws EPROTO on a bad frame. */
   onRead(count: number): void {
     if (this.header === undefined) {
-      this.headerFill += count;
-      if (this.headerFill === HEADER_SIZE) this.beginPayload();
-      return;
-    }
-    if (this.discarding) {
+      this.staged += count;
+      this.takeStaged();
+    } else if (this.paddingLeft > 0) {
+      this.paddingLeft -= count;
+      if (this.paddingLeft === 0 && this.header.length === 0) this.endFrame(EMPTY);
+    } else if (this.discarding) {
       this.discardLeft -= count;
-      if (this.discardLeft === 0) this.endFrame(EMPTY, 0);
-      return;
+      if (this.discardLeft === 0) this.endFrame(EMPTY);
+    } else {
+      this.targetFill += count;
+      if (this.placing) counters.placedBytes += count;
+      const { length } = this.header;
+      if (this.targetFill < length) return;
+      const spill = this.targetFill - length;
+      if (spill > 0) {
+        // The next frame's first bytes, read behind an allocated payload: they move to the stage.
+        this.stage.set(this.target.subarray(length, this.targetFill));
+        this.target.fill(0, length, this.targetFill);
+        this.staged = spill;
+      }
+      this.endFrame(this.target.subarray(0, length));
+      this.takeStaged();
     }
-    this.targetFill += count;
-    if (this.placing) counters.placedBytes += count;
-    const { length } = this.header;
-    if (this.targetFill >= length) this.endFrame(this.target.subarray(0, length), this.targetFill - length);
   }
 
-  private beginPayload(): void {
-    const header = decodeHeader(this.headerBuf);
-    this.header = header;
-    this.headerFill = 0;
-    if (header.length === 0) {
-      this.endFrame(EMPTY, 0);
-      return;
+  /** Handles every frame that starts in the stage; a partial one is left at the stage's start. */
+  private takeStaged(): void {
+    while (this.header === undefined && this.staged >= HEADER_SIZE) {
+      const used = this.beginFrame();
+      if (used < this.staged) this.stage.copyWithin(0, used, this.staged);
+      this.staged -= used;
     }
+  }
+
+  /** Starts the frame whose header is at the stage's start, with what is staged of it; the bytes it used. */
+  private beginFrame(): number {
+    const header = decodeHeader(this.stage);
+    this.header = header;
+    let used = HEADER_SIZE;
+    const padding =
+      this.reach > HEADER_SIZE && carriesPlacedPayload(header.type) ? this.reach - HEADER_SIZE : 0;
+    const paddingStaged = Math.min(padding, this.staged - used);
+    used += paddingStaged;
+    this.paddingLeft = padding - paddingStaged;
+    if (header.length > 0) this.prepareTarget(header);
+    if (this.paddingLeft > 0) return used;
+    if (header.length === 0) {
+      this.endFrame(EMPTY);
+      return used;
+    }
+    const taken = Math.min(this.staged - used, header.length);
+    if (taken === 0) return used;
+    if (this.discarding) {
+      this.discardLeft -= taken;
+      if (this.discardLeft === 0) this.endFrame(EMPTY);
+      return used + taken;
+    }
+    this.target.set(this.stage.subarray(used, used + taken));
+    counters.copiedBytes += taken;
+    this.targetFill = taken;
+    if (taken === header.length) this.endFrame(this.target.subarray(0, taken));
+    return used + taken;
+  }
+
+  private prepareTarget(header: FrameHeader): void {
     const target = this.sink.payloadTarget(header);
     if (target === DISCARD) {
       this.discarding = true;
       this.discardLeft = header.length;
-    } else {
-      // Room for the next header behind an allocated payload; caller-supplied memory is read exactly.
-      // Its own memory (not Node's shared pool), so a message never exposes other data through .buffer.
-      this.target = target ?? Buffer.allocUnsafeSlow(header.length + HEADER_SIZE);
-      this.placing = target !== undefined;
-      this.targetFill = 0;
+      return;
     }
+    this.placing = target !== undefined;
+    this.targetFill = 0;
+    if (target !== undefined) {
+      this.target = target;
+      return;
+    }
+    // Its own memory (not Node's shared pool), so a message never exposes other data through .buffer; room
+    // behind it for the next frame's start unless the stage holds the whole payload already.
+    const staged = this.staged - HEADER_SIZE;
+    this.target = Buffer.allocUnsafeSlow(header.length + (staged >= header.length ? 0 : this.reach));
   }
 
-  /** Completes the current frame; `spill` bytes of the next header were read behind its payload. */
-  private endFrame(payload: Uint8Array, spill: number): void {
+  private endFrame(payload: Uint8Array): void {
     const header = this.header as FrameHeader;
-    if (spill > 0) this.headerBuf.set(this.target.subarray(header.length, header.length + spill));
     this.header = undefined;
     this.discarding = false;
+    this.placing = false;
     this.target = EMPTY;
-    this.headerFill = spill;
+    this.targetFill = 0;
     this.sink.onFrame(header, payload);
-    if (this.headerFill === HEADER_SIZE) this.beginPayload();
   }
 }

@@ -4,6 +4,13 @@ import { DESCRIPTOR_SIZE } from './descriptor.js';
 /** Every frame starts with this fixed header (docs/PROTOCOL.md has the byte layout). */
 export const HEADER_SIZE = 32;
 
+/**
+ * With the read-ahead capability, a receiver reads up to this many bytes from a frame's start at once (a
+ * small message and its header in one read), and a sender pads the header of every frame whose payload lands
+ * in the receiver's own memory (Write, ReadResponse) to this size, so that no read ever takes a byte of it.
+ */
+export const READ_AHEAD_BYTES = 256;
+
 export enum FrameType {
   Hello = 0x01,
   Auth = 0x02,
@@ -78,6 +85,11 @@ function lengthAllowed(type: FrameType, length: number): boolean {
     case FrameType.ReadResponse:
       return true;
   }
+}
+
+/** Frames whose payload lands in memory the receiver names (a region, a read's target): padded for read-ahead. */
+export function carriesPlacedPayload(type: FrameType): boolean {
+  return type === FrameType.Write || type === FrameType.ReadResponse;
 }
 
 function protocolError(detail: string): FabricError {

@@ -34,6 +34,8 @@ export class HandshakeSession {
     private readonly receiveWindow: number,
     private readonly peerName: string,
     private readonly sendFrame: SendHandshakeFrame,
+    /** The capability bits this side announces in its HELLO. */
+    private readonly capabilities: number,
   ) {}
 
   /** The client speaks first. */
@@ -90,7 +92,7 @@ export class HandshakeSession {
       FrameType.Hello,
       encodeHello({
         version,
-        capabilities: 0,
+        capabilities: this.capabilities,
         maxMessageSize: this.options.maxMessageSize,
         receiveWindow: this.receiveWindow,
         token: this.options.token !== undefined,

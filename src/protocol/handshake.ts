@@ -5,6 +5,8 @@ import { HEADER_SIZE, HELLO_SIZE } from './frame.js';
 export const PROTOCOL_VERSION = 1;
 const MAGIC = 0x43524246; // "FBRC" read as a little-endian u32
 const FLAG_TOKEN = 0x1;
+/** Capability bit: the sender reads ahead, and pads the frames it sends to a peer that does too (frame.ts). */
+export const CAPABILITY_READ_AHEAD = 0x1;
 
 export interface Hello {
   /** Highest protocol version the sender speaks (the server answers with the version both will use). */

@@ -6,8 +6,16 @@ import { Fifo } from '../../fifo.js';
 import type { ResolvedOptions } from '../../options.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
 import { encodeErrorFrame } from '../../protocol/error-frame.js';
-import { encodeHeader, type FrameHeader, FrameType, HEADER_SIZE } from '../../protocol/frame.js';
+import {
+  carriesPlacedPayload,
+  encodeHeader,
+  type FrameHeader,
+  FrameType,
+  HEADER_SIZE,
+  READ_AHEAD_BYTES,
+} from '../../protocol/frame.js';
 import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reader.js';
+import { CAPABILITY_READ_AHEAD } from '../../protocol/handshake.js';
 import type { Role } from '../../protocol/handshake-session.js';
 import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../region.js';
 import { counters } from '../../stats.js';
@@ -16,6 +24,8 @@ import { DirectSocket, READ_END } from './direct-socket.js';
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
 const DRAIN = new Uint8Array(64 * 1024);
+/** What follows the header of a Write or ReadResponse to a peer that reads ahead (zeros, never written to). */
+const PADDING = new Uint8Array(READ_AHEAD_BYTES - HEADER_SIZE);
 /** Answers beyond maxInFlight that may wait for a peer that does not read them (another side's limit, say). */
 const UNREAD_ANSWERS_MARGIN = 64;
 /** Reads per wake-up when the connection reads for itself, so that one busy peer cannot starve the loop. */
@@ -82,6 +92,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private answersUnread = 0;
   /** Whether this connection reads its socket itself ('spin' and 'hybrid' poll modes) instead of node:net. */
   private readsDirectly = false;
+  /** Whether both sides read ahead: then Write and ReadResponse headers are padded (protocol/frame.ts). */
+  private padded = false;
 
   private constructor(
     role: Role,
@@ -89,7 +101,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     peerName: string,
     makeSocket: (onread: OnRead) => net.Socket,
   ) {
-    super(role, options, peerName, options.receiveWindow);
+    super(role, options, peerName, options.receiveWindow, CAPABILITY_READ_AHEAD);
     this.receiveWindow = options.receiveWindow;
     this.windowSlack = options.receiveWindow - options.maxMessageSize - HEADER_SIZE;
     this.socket = makeSocket({
@@ -307,6 +319,10 @@ export class TcpConnection extends BaseConnection implements FrameSink {
 
   protected override opened(): void {
     this.sendCredit = this.handshake.peer?.receiveWindow ?? 0;
+    if (((this.handshake.peer?.capabilities ?? 0) & CAPABILITY_READ_AHEAD) !== 0) {
+      this.padded = true;
+      this.reader.readAhead();
+    }
     if (this.options.pollMode !== 'event') {
       this.readsDirectly = this.direct.takeOverReads(() => this.onReadable());
     }
@@ -465,6 +481,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       return;
     }
     let frame: Uint8Array[] = [header];
+    if (this.padded && carriesPlacedPayload(header[0] as FrameType)) frame.push(PADDING);
     for (const part of parts) if (part.length > 0) frame.push(part);
     const written = this.direct.write(frame);
     if (written > 0) {
