@@ -108,8 +108,12 @@ export function encodeHeader(header: Partial<FrameHeader> & { type: FrameType })
   buf.writeUInt32LE(header.aux ?? 0, 12);
   // Most frames carry no key: two 32-bit zeros cost less than a BigInt write.
   const key = header.key ?? 0n;
-  if (key === 0n) buf.fill(0, 16, 24);
-  else buf.writeBigUInt64LE(key, 16);
+  if (key === 0n) {
+    buf.writeUInt32LE(0, 16);
+    buf.writeUInt32LE(0, 20);
+  } else {
+    buf.writeBigUInt64LE(key, 16);
+  }
   const offset = header.offset ?? 0;
   buf.writeUInt32LE(offset % 0x1_0000_0000, 24);
   buf.writeUInt32LE(Math.floor(offset / 0x1_0000_0000), 28);
