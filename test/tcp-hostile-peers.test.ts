@@ -8,35 +8,10 @@ import { errorCodeToWire } from '../src/errors.js';
 import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
 import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
-import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
+import { CAPABILITY_READ_AHEAD, decodeHello, encodeHello } from '../src/protocol/handshake.js';
 import { frame, mutate, mutation } from './fuzz-frames.js';
 import { clientHello, pattern, rejectsWith, sleep, within } from './helpers.js';
-
-/** A raw TCP client that collects everything the server sends until it closes. */
-async function rawClient(
-  port: number,
-): Promise<{ socket: net.Socket; received: () => Buffer; ended: Promise<void> }> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk) => chunks.push(chunk));
-  socket.on('error', () => {});
-  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await once(socket, 'connect');
-  return { socket, received: () => Buffer.concat(chunks), ended };
-}
-
-/** Plays the client side of the handshake by hand. */
-async function handshake(port: number) {
-  const client = await rawClient(port);
-  const hello = encodeHello(clientHello());
-  client.socket.write(Buffer.concat([encodeHeader({ type: FrameType.Hello, length: hello.length }), hello]));
-  while (client.received().length < HEADER_SIZE + hello.length) await sleep(2);
-  client.socket.write(encodeHeader({ type: FrameType.Auth }));
-  while (client.received().length < 2 * HEADER_SIZE + hello.length) await sleep(2);
-  const ready = decodeHeader(client.received().subarray(HEADER_SIZE + hello.length));
-  assert.equal(ready.type, FrameType.Ready);
-  return { ...client, consumed: 2 * HEADER_SIZE + hello.length };
-}
+import { handshake, rawClient } from './raw-tcp-peer.js';
 
 describe('tcp: hostile and broken peers', () => {
   let listener: Listener;
@@ -161,8 +136,9 @@ describe('tcp: hostile and broken peers', () => {
     const batch = 25;
     for (let first = 0; first < connections; first += batch) {
       await Promise.all(
-        streams.slice(first, first + batch).map(async (stream) => {
-          const raw = await handshake(listener.port);
+        streams.slice(first, first + batch).map(async (stream, i) => {
+          // Half of them announce read-ahead, so the server reads their garbage both ways.
+          const raw = await handshake(listener.port, { capabilities: i % 2 ? CAPABILITY_READ_AHEAD : 0 });
           raw.socket.end(stream);
           await within(5000, raw.ended, 'the server ending the fuzzed connection');
         }),
