@@ -7,8 +7,16 @@ import fc from 'fast-check';
 import { FabricError } from '../src/errors.js';
 import { decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeErrorFrame } from '../src/protocol/error-frame.js';
-import { decodeHeader, encodeHeader, type FrameHeader, FrameType } from '../src/protocol/frame.js';
-import { FrameReader, type FrameSink } from '../src/protocol/frame-reader.js';
+import {
+  carriesPlacedPayload,
+  decodeHeader,
+  encodeHeader,
+  type FrameHeader,
+  FrameType,
+  HEADER_SIZE,
+  READ_AHEAD_BYTES,
+} from '../src/protocol/frame.js';
+import { DISCARD, FrameReader, type FrameSink } from '../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
 import { decodeSegments } from '../src/protocol/verbs-frames.js';
 import { frame, header, MAX_PAYLOAD, mutate, mutation } from './fuzz-frames.js';
@@ -120,6 +128,94 @@ describe('fuzz: decoders of peer input', function () {
         fc.boolean(),
         (bytes, readSizes, readAhead) => refusedCleanly(() => feed(bytes, readSizes, readAhead), ['EPROTO']),
       ),
+    );
+  });
+
+  it('FrameReader: valid streams arrive intact in any chunking, and no read but its own takes a placed payload', () => {
+    const validFrame = fc.record({
+      type: fc.constantFrom(
+        FrameType.Message,
+        FrameType.Credit,
+        FrameType.Write,
+        FrameType.ReadResponse,
+        FrameType.Error,
+      ),
+      payload: fc.uint8Array({ maxLength: 700 }),
+      discard: fc.boolean(),
+    });
+    check(
+      fc.property(
+        fc.array(validFrame, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 5 }),
+        // Read-ahead starts after this frame, as it does after Ready or Auth (-1: from the start).
+        fc.integer({ min: -1, max: 8 }),
+        (specs, readSizes, switchAfter) => {
+          inputs++;
+          const frames = specs.map((spec) => ({
+            ...spec,
+            payload: spec.type === FrameType.Credit ? new Uint8Array(0) : spec.payload,
+          }));
+          // The wire, as the sender puts it: one-sided payloads padded once read-ahead is on; where each lies.
+          const parts: Uint8Array[] = [];
+          const placed: { from: number; to: number }[] = [];
+          let offset = 0;
+          frames.forEach(({ type, payload, discard }, i) => {
+            const padded = i > switchAfter && carriesPlacedPayload(type);
+            parts.push(encodeHeader({ type, id: i + 1, length: payload.length }));
+            if (padded) parts.push(new Uint8Array(READ_AHEAD_BYTES - HEADER_SIZE));
+            parts.push(payload);
+            offset += HEADER_SIZE + (padded ? READ_AHEAD_BYTES - HEADER_SIZE : 0);
+            if (carriesPlacedPayload(type) && !discard)
+              placed.push({ from: offset, to: offset + payload.length });
+            offset += payload.length;
+          });
+          const wire = Buffer.concat(parts);
+          const targets = new Map<number, Uint8Array>();
+          const delivered: { header: FrameHeader; payload: Uint8Array }[] = [];
+          const reader = new FrameReader({
+            payloadTarget: (header) => {
+              const spec = frames[header.id - 1] as (typeof frames)[number];
+              if (!carriesPlacedPayload(header.type)) return undefined;
+              if (spec.discard) return DISCARD;
+              const target = new Uint8Array(header.length);
+              targets.set(header.id, target);
+              return target;
+            },
+            onFrame: (header, payload) => {
+              delivered.push({ header, payload: new Uint8Array(payload) });
+              if (header.id - 1 === switchAfter) reader.readAhead();
+            },
+          });
+          if (switchAfter === -1) reader.readAhead();
+          for (let at = 0, i = 0; at < wire.length; i++) {
+            const into = reader.nextBuffer();
+            const count = Math.min(into.length, wire.length - at, readSizes[i % readSizes.length] as number);
+            const ownTarget = [...targets.values()].some((target) => target.buffer === into.buffer);
+            for (const { from, to } of placed) {
+              const overlaps = at < to && at + count > from;
+              assert.ok(
+                !overlaps || ownTarget,
+                `a read of [${at}, ${at + count}) took placed bytes [${from}, ${to})`,
+              );
+            }
+            into.set(wire.subarray(at, at + count));
+            at += count;
+            reader.onRead(count);
+          }
+          assert.ok(reader.atBoundary);
+          assert.equal(delivered.length, frames.length);
+          delivered.forEach(({ header, payload }, i) => {
+            const spec = frames[i] as (typeof frames)[number];
+            assert.equal(header.type, spec.type);
+            assert.equal(header.length, spec.payload.length);
+            if (!carriesPlacedPayload(spec.type)) assert.deepEqual(payload, spec.payload);
+            else if (spec.discard || spec.payload.length === 0) assert.equal(payload.length, 0);
+            else assert.deepEqual(targets.get(i + 1), spec.payload);
+          });
+          return true;
+        },
+      ),
+      RUNS / 5,
     );
   });
 

@@ -2,7 +2,6 @@ import * as assert from 'node:assert/strict';
 import { FabricError } from '../src/errors.js';
 import { DESCRIPTOR_SIZE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import {
-  carriesPlacedPayload,
   decodeHeader,
   encodeHeader,
   type FrameHeader,
@@ -61,7 +60,9 @@ function frame(
   payload: Uint8Array = new Uint8Array(0),
   padded = false,
 ): Buffer {
-  const padding = padded && carriesPlacedPayload(header.type) ? READ_AHEAD_BYTES - HEADER_SIZE : 0;
+  // Write and ReadResponse payloads land in the receiver's own memory: those are the frames padded.
+  const placed = header.type === FrameType.Write || header.type === FrameType.ReadResponse;
+  const padding = padded && placed ? READ_AHEAD_BYTES - HEADER_SIZE : 0;
   return Buffer.concat([encodeHeader({ ...header, length: payload.length }), Buffer.alloc(padding), payload]);
 }
 
@@ -179,6 +180,42 @@ describe('protocol', () => {
         // Reading ahead, a read reaches 256 bytes past the start of the frame it begins in: six 40-byte frames.
         // Else one read per header, then one for each payload with the next header behind it.
         assert.equal(reads, readAhead ? Math.ceil(20 / Math.floor(READ_AHEAD_BYTES / 40)) : 21);
+      });
+
+      it('hands over a message in memory of its own, no larger than its credit, with nothing stale behind it', () => {
+        const messages: Uint8Array[] = [];
+        const reader = new FrameReader({
+          payloadTarget: () => undefined,
+          onFrame: (_, payload) => messages.push(payload),
+        });
+        if (readAhead) reader.readAhead();
+        const wire = Buffer.concat([
+          frame({ type: FrameType.Message }, pattern(1000, 5)),
+          frame({ type: FrameType.Message }, pattern(20, 6)),
+        ]);
+        // Garbage where the reader's fresh buffers come from cannot show: fill and drop some first.
+        for (let i = 0; i < 64; i++) Buffer.allocUnsafeSlow(1100).fill(0xee);
+        for (const [from, to] of [
+          [0, 100],
+          [100, wire.length],
+        ] as const) {
+          for (let at = from; at < to; ) {
+            const into = reader.nextBuffer();
+            const count = Math.min(into.length, to - at);
+            into.set(wire.subarray(at, at + count));
+            at += count;
+            reader.onRead(count);
+          }
+        }
+        assert.deepEqual(
+          messages.map((m) => Buffer.from(m)),
+          [Buffer.from(pattern(1000, 5)), Buffer.from(pattern(20, 6))],
+        );
+        for (const message of messages) {
+          const whole = new Uint8Array(message.buffer);
+          assert.ok(whole.length <= message.length + HEADER_SIZE, 'held bytes within the credit it counts');
+          assert.ok(whole.subarray(message.byteOffset + message.length).every((byte) => byte === 0));
+        }
       });
 
       it('drops a discarded payload and carries on with the next frame', () => {

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { type Connection, type Listener, listen, register } from '../src/index.js';
 import { decodeDescriptor } from '../src/protocol/descriptor.js';
 import {
+  carriesPlacedPayload,
   decodeHeader,
   encodeHeader,
   FrameType,
@@ -41,17 +42,18 @@ describe('tcp: read-ahead on the wire', () => {
       let at = raw.consumed;
       /** The next frame the server sent: its header, and the bytes behind it up to its payload's end. */
       const nextFrame = async () => {
-        await within(
-          2000,
-          (async () => {
-            while (raw.received().length < at + HEADER_SIZE) await sleep(2);
-          })(),
-          'a frame from the server',
-        );
+        const received = (bytes: number) =>
+          within(
+            2000,
+            (async () => {
+              while (raw.received().length < bytes) await sleep(2);
+            })(),
+            'a frame from the server',
+          );
+        await received(at + HEADER_SIZE);
         const header = decodeHeader(raw.received().subarray(at));
-        const placed = header.type === FrameType.Write || header.type === FrameType.ReadResponse;
-        const end = at + HEADER_SIZE + (placed ? padding : 0) + header.length;
-        while (raw.received().length < end) await sleep(2);
+        const end = at + HEADER_SIZE + (carriesPlacedPayload(header.type) ? padding : 0) + header.length;
+        await received(end);
         const bytes = raw.received().subarray(at + HEADER_SIZE, end);
         at = end;
         return { header, bytes };

@@ -25,12 +25,12 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * Incremental frame parser that tells the socket where to put the next bytes (node:net's `onread.buffer`),
- * so payloads land straight in their final memory. No read reaches further than `reach` bytes from the start
- * of the frame it begins in: the header alone (32 bytes), or with read-ahead (`readAhead()`, once the peer
+ * so payloads land straight in their final memory. No read reaches further than `reach` bytes past the start
+ * of any frame it enters: the header alone (32 bytes), or with read-ahead (`readAhead()`, once the peer
  * pads, see frame.ts) 256 bytes, which hold a small message whole but only the header and padding of a frame
  * whose payload goes to memory the sink names. So such payloads are never copied, while a stream of small
  * frames costs one read each. The stage holds the bytes read from the current frame's start; an allocated
- * payload has `reach` bytes of room behind it for the next frame's start.
+ * payload has room for the next header behind it.
  */
 export class FrameReader {
   // A plain Uint8Array: its subarray() is V8's builtin, cheaper than Buffer's on every read.
@@ -90,11 +90,12 @@ export class FrameReader {
       if (this.targetFill < length) return;
       const spill = this.targetFill - length;
       if (spill > 0) {
-        // The next frame's first bytes, read behind an allocated payload: they move to the stage.
+        // The next frame's header, read behind an allocated payload: it moves to the stage.
         this.stage.set(this.target.subarray(length, this.targetFill));
-        this.target.fill(0, length, this.targetFill);
         this.staged = spill;
       }
+      // The room behind a message holds the next header or uninitialised memory: neither may show through .buffer.
+      if (!this.placing && this.target.length > length) this.target.fill(0, length);
       this.endFrame(this.filledTarget(length));
       this.takeStaged();
     }
@@ -152,10 +153,11 @@ export class FrameReader {
       this.target = target;
       return;
     }
-    // Its own memory (not Node's shared pool), so a message never exposes other data through .buffer; room
-    // behind it for the next frame's start unless the stage holds the whole payload already.
+    // Its own memory (not Node's shared pool), so a message never exposes other data through .buffer. Unless
+    // the stage holds the whole payload already, room behind it for the next header (not more: the bytes held
+    // for a message stay what its credit counts, length + 32), so the read that ends it takes that too.
     const staged = this.staged - HEADER_SIZE;
-    this.target = Buffer.allocUnsafeSlow(header.length + (staged >= header.length ? 0 : this.reach));
+    this.target = Buffer.allocUnsafeSlow(header.length + (staged >= header.length ? 0 : HEADER_SIZE));
   }
 
   /** The target's first `length` bytes: the target itself unless it has room behind them. */
