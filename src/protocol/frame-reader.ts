@@ -148,7 +148,6 @@ export class FrameReader {
       return;
     }
     this.placing = target !== undefined;
-    this.targetFill = 0;
     if (target !== undefined) {
       this.target = target;
       return;
