@@ -1,17 +1,12 @@
 import { errorCodeFromWire, errorCodeToWire, FabricError } from '../errors.js';
-import { encodeHeader, type FrameHeader, FrameType, MAX_ERROR_TEXT } from './frame.js';
+import { type FrameHeader, FrameType, type HeaderFields, MAX_ERROR_TEXT } from './frame.js';
 
-/** An Error frame for operation `id` (0: the whole connection): its header and UTF-8 text. */
-export function encodeErrorFrame(id: number, error: FabricError): { header: Buffer; text: Buffer } {
+/** An Error frame for operation `id` (0: the whole connection): its header's fields and UTF-8 text. */
+export function errorFrame(id: number, error: FabricError): { header: HeaderFields; text: Buffer } {
   // At most 4 bytes per character, so the text always fits MAX_ERROR_TEXT.
   const text = Buffer.from(error.message.slice(0, MAX_ERROR_TEXT / 4), 'utf8');
   return {
-    header: encodeHeader({
-      type: FrameType.Error,
-      id,
-      aux: errorCodeToWire(error.code),
-      length: text.length,
-    }),
+    header: { type: FrameType.Error, id, aux: errorCodeToWire(error.code), length: text.length },
     text,
   };
 }

@@ -98,25 +98,65 @@ function protocolError(detail: string): FabricError {
 
 const KNOWN_TYPES = new Set<number>(Object.values(FrameType).filter((v) => typeof v === 'number'));
 
-export function encodeHeader(header: Partial<FrameHeader> & { type: FrameType }): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_SIZE);
-  buf.writeUInt8(header.type, 0);
-  buf.writeUInt8(0, 1);
-  buf.writeUInt16LE(0, 2);
-  buf.writeUInt32LE(header.length ?? 0, 4);
-  buf.writeUInt32LE(header.id ?? 0, 8);
-  buf.writeUInt32LE(header.aux ?? 0, 12);
-  // Most frames carry no key: two 32-bit zeros cost less than a BigInt write.
+/** The fields of a header to encode; those left out are zero. */
+export type HeaderFields = Partial<FrameHeader> & { type: FrameType };
+
+const U32_LIMIT = 0x1_0000_0000;
+
+// Headers are read and written byte by byte: on the path every message takes, that costs a tenth of Buffer's
+// checked readUInt32LE/writeUInt32LE, and a DataView per header would cost more than the header itself.
+function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  );
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value;
+  bytes[at + 1] = value >>> 8;
+  bytes[at + 2] = value >>> 16;
+  bytes[at + 3] = value >>> 24;
+}
+
+function u32Field(name: string, value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!(value >= 0 && value < U32_LIMIT))
+    throw new RangeError(`header ${name} ${value} is not a 32-bit value`);
+  return value;
+}
+
+/** Encodes a header into the first HEADER_SIZE bytes of `bytes` (a header buffer reused frame after frame). */
+export function encodeHeaderInto(bytes: Uint8Array, header: HeaderFields): void {
+  bytes[0] = header.type;
+  bytes[1] = 0;
+  bytes[2] = 0;
+  bytes[3] = 0;
+  writeU32(bytes, 4, u32Field('length', header.length));
+  writeU32(bytes, 8, u32Field('id', header.id));
+  writeU32(bytes, 12, u32Field('aux', header.aux));
   const key = header.key ?? 0n;
   if (key === 0n) {
-    buf.writeUInt32LE(0, 16);
-    buf.writeUInt32LE(0, 20);
+    writeU32(bytes, 16, 0);
+    writeU32(bytes, 20, 0);
   } else {
-    buf.writeBigUInt64LE(key, 16);
+    if (key < 0n || key >= 1n << 64n) throw new RangeError(`header key ${key} is not a 64-bit value`);
+    writeU32(bytes, 16, Number(key & 0xffff_ffffn));
+    writeU32(bytes, 20, Number(key >> 32n));
   }
   const offset = header.offset ?? 0;
-  buf.writeUInt32LE(offset % 0x1_0000_0000, 24);
-  buf.writeUInt32LE(Math.floor(offset / 0x1_0000_0000), 28);
+  if (!(offset >= 0 && offset <= Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`header offset ${offset} is out of range`);
+  writeU32(bytes, 24, offset % U32_LIMIT);
+  writeU32(bytes, 28, Math.floor(offset / U32_LIMIT));
+}
+
+export function encodeHeader(header: HeaderFields): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE);
+  encodeHeaderInto(buf, header);
   return buf;
 }
 
@@ -124,23 +164,25 @@ export function encodeHeader(header: Partial<FrameHeader> & { type: FrameType })
 export function decodeHeader(bytes: Uint8Array): FrameHeader {
   if (bytes.length < HEADER_SIZE)
     throw protocolError(`truncated header (${bytes.length} of ${HEADER_SIZE} bytes)`);
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const type = buf[0] as number;
+  const type = bytes[0] as number;
   if (!KNOWN_TYPES.has(type))
     throw protocolError(`unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
-  if (buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) throw protocolError('reserved header bytes are not zero');
-  const length = buf.readUInt32LE(4);
+  if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0)
+    throw protocolError('reserved header bytes are not zero');
+  const length = readU32(bytes, 4);
   if (!lengthAllowed(type, length)) {
     throw protocolError(`frame type 0x${type.toString(16)} cannot carry ${length} payload bytes`);
   }
-  const offsetHigh = buf.readUInt32LE(28);
+  const offsetHigh = readU32(bytes, 28);
   if (offsetHigh > 0x1f_ffff) throw protocolError('offset exceeds 2^53');
+  const keyLow = readU32(bytes, 16);
+  const keyHigh = readU32(bytes, 20);
   return {
     type,
     length,
-    id: buf.readUInt32LE(8),
-    aux: buf.readUInt32LE(12),
-    key: buf.readUInt32LE(16) === 0 && buf.readUInt32LE(20) === 0 ? 0n : buf.readBigUInt64LE(16),
-    offset: offsetHigh * 0x1_0000_0000 + buf.readUInt32LE(24),
+    id: readU32(bytes, 8),
+    aux: readU32(bytes, 12),
+    key: keyLow === 0 && keyHigh === 0 ? 0n : (BigInt(keyHigh) << 32n) | BigInt(keyLow),
+    offset: offsetHigh * U32_LIMIT + readU32(bytes, 24),
   };
 }

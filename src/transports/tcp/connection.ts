@@ -5,13 +5,14 @@ import { FabricError, fromSocketError } from '../../errors.js';
 import { Fifo } from '../../fifo.js';
 import type { ResolvedOptions } from '../../options.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
-import { encodeErrorFrame } from '../../protocol/error-frame.js';
+import { errorFrame } from '../../protocol/error-frame.js';
 import {
   carriesPlacedPayload,
-  encodeHeader,
+  encodeHeaderInto,
   type FrameHeader,
   FrameType,
   HEADER_SIZE,
+  type HeaderFields,
   READ_AHEAD_BYTES,
 } from '../../protocol/frame.js';
 import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reader.js';
@@ -94,6 +95,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private readsDirectly = false;
   /** Whether both sides read ahead: then Write and ReadResponse headers are padded (protocol/frame.ts). */
   private padded = false;
+  /** Every outgoing header is encoded here: a direct write hands the kernel a copy before it returns. */
+  private readonly headerBytes = Buffer.alloc(HEADER_SIZE);
 
   private constructor(
     role: Role,
@@ -162,21 +165,17 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       return Promise.reject(error);
     }
     const { parts, length } = outgoing;
-    return new Promise<void>((resolve, reject) => {
-      this.unsettledSends.add(reject);
-      this.submit(length + HEADER_SIZE, () => {
-        counters.messagesSent++;
-        counters.bytesSent += length;
-        const header = encodeHeader({ type: FrameType.Message, length, aux: this.takeCreditToReturn() });
-        this.writeFrame(header, parts, (error) => {
-          if (!this.unsettledSends.delete(reject)) return;
-          if (error) reject(this.closeReason(error));
-          else resolve();
-        });
-      });
-      // Waiting for credit, or for node:net to drain: in 'spin' and 'hybrid', poll for the peer's frames.
-      if (this.unsettledSends.has(reject)) this.awaitingPeer();
-    });
+    const cost = length + HEADER_SIZE;
+    if (this.outgoing.length === 0 && cost <= this.sendCredit && this.writable()) {
+      // The usual case, kept free of closures: credit is there, and the kernel takes the frame at once.
+      this.spend(cost);
+      const rest = this.writeDirectly(this.messageHeader(length), parts);
+      if (rest.length === 0) return Promise.resolve();
+      return this.trackedSend((done) => this.writeBySocket(rest, done));
+    }
+    return this.trackedSend((done) =>
+      this.submit(cost, () => this.writeFrame(this.messageHeader(length), parts, done)),
+    );
   }
 
   write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset = 0): Promise<void> {
@@ -186,14 +185,10 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       return this.startOp('write', undefined, (id) => {
         counters.writes++;
         counters.bytesSent += bytes.length;
-        const header = encodeHeader({
-          type: FrameType.Write,
-          length: bytes.length,
-          id,
-          key: remote.key,
-          offset: remoteOffset,
-        });
-        this.writeFrame(header, [bytes]);
+        this.writeFrame(
+          { type: FrameType.Write, length: bytes.length, id, key: remote.key, offset: remoteOffset },
+          [bytes],
+        );
       });
     });
   }
@@ -203,14 +198,10 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
       return this.startOp('read', slice.bytes, (id) => {
         counters.reads++;
-        const header = encodeHeader({
-          type: FrameType.ReadRequest,
-          id,
-          aux: slice.length,
-          key: remote.key,
-          offset: remoteOffset,
-        });
-        this.writeFrame(header, []);
+        this.writeFrame(
+          { type: FrameType.ReadRequest, id, aux: slice.length, key: remote.key, offset: remoteOffset },
+          [],
+        );
       });
     });
   }
@@ -276,7 +267,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         this.writeVerdict = undefined;
         counters.bytesReceived += header.length;
         if (verdict instanceof FabricError) this.sendError(header.id, verdict);
-        else this.writeAnswer(encodeHeader({ type: FrameType.WriteAck, id: header.id }), []);
+        else this.writeAnswer({ type: FrameType.WriteAck, id: header.id }, []);
         return;
       }
       case FrameType.ReadRequest: {
@@ -286,10 +277,9 @@ export class TcpConnection extends BaseConnection implements FrameSink {
           this.sendError(header.id, verdict);
         } else {
           counters.bytesSent += verdict.length;
-          this.writeAnswer(
-            encodeHeader({ type: FrameType.ReadResponse, id: header.id, length: verdict.length }),
-            [verdict],
-          );
+          this.writeAnswer({ type: FrameType.ReadResponse, id: header.id, length: verdict.length }, [
+            verdict,
+          ]);
         }
         return;
       }
@@ -314,7 +304,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   // ---- handshake --------------------------------------------------------------------------------------------
 
   protected sendHandshakeFrame(type: FrameType, payload: Uint8Array): void {
-    this.writeFrame(encodeHeader({ type, length: payload.length }), [payload]);
+    this.writeFrame({ type, length: payload.length }, [payload]);
   }
 
   protected override opened(): void {
@@ -366,7 +356,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       this.creditFlushScheduled = false;
       if (this.state !== 'open' || this.creditToReturn === 0 || this.peerCreditUsed <= this.windowSlack)
         return;
-      this.writeFrame(encodeHeader({ type: FrameType.Credit, aux: this.takeCreditToReturn() }), []);
+      this.writeFrame({ type: FrameType.Credit, aux: this.takeCreditToReturn() }, []);
     });
   }
 
@@ -389,20 +379,24 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     this.sendCredit += credit;
     for (let next = this.outgoing.peek(); next && next.cost <= this.sendCredit; next = this.outgoing.peek()) {
       this.outgoing.shift();
-      this.spend(next);
+      this.spend(next.cost);
+      next.emit();
     }
   }
 
   /** Runs `emit` now or, behind earlier operations still waiting for credit, later: order is preserved. */
   private submit(cost: number, emit: () => void): void {
-    if (this.outgoing.length === 0 && cost <= this.sendCredit) this.spend({ cost, emit });
-    else this.outgoing.push({ cost, emit });
+    if (this.outgoing.length === 0 && cost <= this.sendCredit) {
+      this.spend(cost);
+      emit();
+    } else {
+      this.outgoing.push({ cost, emit });
+    }
   }
 
-  private spend(operation: Outgoing): void {
-    this.sendCredit -= operation.cost;
-    this.creditInFlight += operation.cost;
-    operation.emit();
+  private spend(cost: number): void {
+    this.sendCredit -= cost;
+    this.creditInFlight += cost;
   }
 
   // ---- one-sided operations ---------------------------------------------------------------------------------
@@ -454,7 +448,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
 
   /** An Error frame: the answer to operation `id`, or (id 0) why this side closes the connection. */
   private sendError(id: number, error: FabricError): void {
-    const { header, text } = encodeErrorFrame(id, error);
+    const { header, text } = errorFrame(id, error);
     if (id === 0) this.writeFrame(header, [text]);
     else this.writeAnswer(header, [text]);
   }
@@ -470,27 +464,66 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     }
   }
 
+  /** The header of a message of `length` bytes, carrying the credit to return; counts the message as sent. */
+  private messageHeader(length: number): HeaderFields {
+    counters.messagesSent++;
+    counters.bytesSent += length;
+    return { type: FrameType.Message, length, aux: this.takeCreditToReturn() };
+  }
+
+  /** A send() promise: `start` puts the message out and calls `done`, unless the connection fails first. */
+  private trackedSend(start: (done: (error?: Error | null) => void) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.unsettledSends.add(reject);
+      start((error) => {
+        if (!this.unsettledSends.delete(reject)) return;
+        if (error) reject(this.closeReason(error));
+        else resolve();
+      });
+      // Waiting for credit, or for node:net to drain: in 'spin' and 'hybrid', poll for the peer's frames.
+      if (this.unsettledSends.has(reject)) this.awaitingPeer();
+    });
+  }
+
+  private writable(): boolean {
+    return !this.socket.destroyed && !this.socket.writableEnded;
+  }
+
   /** Puts a frame on the wire in order: straight to the socket when node:net holds nothing unsent. */
   private writeFrame(
-    header: Buffer,
+    header: HeaderFields,
     parts: readonly Uint8Array[],
     done?: (error?: Error | null) => void,
   ): void {
-    if (this.socket.destroyed || this.socket.writableEnded) {
+    if (!this.writable()) {
       done?.(new Error('socket closed'));
       return;
     }
-    let frame: Uint8Array[] = [header];
-    if (this.padded && carriesPlacedPayload(header[0] as FrameType)) frame.push(PADDING);
+    const rest = this.writeDirectly(header, parts);
+    if (rest.length === 0) done?.();
+    else this.writeBySocket(rest, done);
+  }
+
+  /**
+   * Encodes `header` and writes what the kernel takes of the frame now, without node:net (unless node:net
+   * still holds earlier bytes): what is left, in order, for writeBySocket (empty when all went out).
+   */
+  private writeDirectly(header: HeaderFields, parts: readonly Uint8Array[]): Uint8Array[] {
+    const headerBytes = this.headerBytes;
+    encodeHeaderInto(headerBytes, header);
+    const frame: Uint8Array[] = [headerBytes];
+    if (this.padded && carriesPlacedPayload(header.type)) frame.push(PADDING);
     for (const part of parts) if (part.length > 0) frame.push(part);
     const written = this.direct.write(frame);
-    if (written > 0) {
-      frame = unwritten(frame, written);
-      if (frame.length === 0) {
-        done?.();
-        return;
-      }
-    }
+    const rest = written > 0 ? unwritten(frame, written) : frame;
+    // The header buffer is the next frame's: node:net gets its own copy of what it must still write of it.
+    if (rest.length > 0 && rest[0]?.buffer === headerBytes.buffer)
+      rest[0] = Uint8Array.prototype.slice.call(rest[0]);
+    return rest;
+  }
+
+  /** Hands the rest of a frame to node:net, which writes it after whatever it holds, then calls `done`. */
+  private writeBySocket(frame: Uint8Array[], done?: (error?: Error | null) => void): void {
     if (frame.length === 1) {
       this.socket.write(frame[0] as Uint8Array, done);
       return;
@@ -505,7 +538,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
    * Answers one of the peer's operations. A well-behaved peer has at most maxInFlight of them unsettled, so
    * it never leaves more answers than that unread; one that asks without reading is dropped with ENOBUFS.
    */
-  private writeAnswer(header: Buffer, parts: readonly Uint8Array[]): void {
+  private writeAnswer(header: HeaderFields, parts: readonly Uint8Array[]): void {
     if (this.answersUnread >= this.options.maxInFlight + UNREAD_ANSWERS_MARGIN) {
       this.abort(
         new FabricError(

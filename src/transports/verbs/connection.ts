@@ -11,7 +11,7 @@ import {
 } from '../../native.js';
 import type { ResolvedOptions } from '../../options.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor } from '../../protocol/descriptor.js';
-import { encodeErrorFrame } from '../../protocol/error-frame.js';
+import { errorFrame } from '../../protocol/error-frame.js';
 import {
   decodeHeader,
   encodeHeader,
@@ -794,8 +794,8 @@ export class VerbsConnection extends BaseConnection {
       answer = error instanceof FabricError ? error : new FabricError('EINVAL', String(error));
     }
     if (answer instanceof FabricError) {
-      const { header: errorHeader, text } = encodeErrorFrame(header.id, answer);
-      this.queueControl(errorHeader, [text]);
+      const { header: errorHeader, text } = errorFrame(header.id, answer);
+      this.queueControl(encodeHeader(errorHeader), [text]);
       return;
     }
     const { region, registration } = answer;
@@ -991,8 +991,8 @@ export class VerbsConnection extends BaseConnection {
     this.fail(reason);
     if (tellPeer && connected) {
       // The last frame: it may take a spare buffer at the peer rather than wait for credit that never comes.
-      const { header, text } = encodeErrorFrame(0, reason);
-      this.queueControl(header, [text], true);
+      const { header, text } = errorFrame(0, reason);
+      this.queueControl(encodeHeader(header), [text], true);
     }
     this.teardown();
   }
