@@ -78,6 +78,7 @@ function bytesOf(part: unknown): Uint8Array | undefined {
 
 /** Checks and flattens the argument of send(). */
 export function messageParts(message: unknown): { parts: readonly Uint8Array[]; length: number } {
+  if (message instanceof Uint8Array) return { parts: [message], length: message.length };
   const candidates = Array.isArray(message) ? message : [message];
   const parts: Uint8Array[] = [];
   let length = 0;

@@ -28,10 +28,14 @@ export class SpinPoller {
     this.polling = true;
     let open = true;
     try {
-      const deadline = performance.now() + this.micros / 1000;
-      for (let left = this.micros; open && left > 0 && this.awaited(); ) {
+      const start = performance.now();
+      let left = this.micros;
+      while (open && this.awaited()) {
         open = this.pollOnce(left);
-        left = (deadline - performance.now()) * 1000;
+        // The clock is read only when polling goes on: most polls end with what was awaited.
+        if (!open || !this.awaited()) break;
+        left = this.micros - (performance.now() - start) * 1000;
+        if (left <= 0) break;
       }
     } finally {
       this.polling = false;

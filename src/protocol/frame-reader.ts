@@ -21,6 +21,17 @@ export interface FrameSink {
 }
 
 const DISCARD_CHUNK = 64 * 1024;
+/** Below this many bytes a loop copies faster than a view and set(). */
+const SHORT_COPY = 64;
+
+/** Copies `count` bytes of `source` from `from` to the start of `target`. */
+function copyBytes(source: Uint8Array, from: number, target: Uint8Array, count: number): void {
+  if (count < SHORT_COPY) {
+    for (let i = 0; i < count; i++) target[i] = source[from + i] as number;
+  } else {
+    target.set(source.subarray(from, from + count));
+  }
+}
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -38,6 +49,8 @@ export class FrameReader {
   private readonly stageHeader = Buffer.from(this.stage.buffer, 0, HEADER_SIZE);
   private staged = 0;
   private reach = HEADER_SIZE;
+  /** The stage up to `reach`: what most reads fill, made once rather than a view per read. */
+  private wholeStage = this.stage.subarray(0, HEADER_SIZE);
   private header: FrameHeader | undefined;
   /** Padding of the current frame still to be read (read-ahead only). */
   private paddingLeft = 0;
@@ -59,11 +72,14 @@ export class FrameReader {
   /** From the next frame on, reads take up to READ_AHEAD_BYTES: the peer pads as frame.ts says. */
   readAhead(): void {
     this.reach = READ_AHEAD_BYTES;
+    this.wholeStage = this.stage;
   }
 
   /** The memory the next read must fill (never empty). */
   nextBuffer(): Uint8Array {
-    if (this.header === undefined) return this.stage.subarray(this.staged, this.reach);
+    if (this.header === undefined) {
+      return this.staged === 0 ? this.wholeStage : this.stage.subarray(this.staged, this.reach);
+    }
     if (this.paddingLeft > 0) return this.stage.subarray(0, this.paddingLeft);
     if (this.discarding) {
       this.scratch ??= new Uint8Array(DISCARD_CHUNK);
@@ -133,7 +149,7 @@ export class FrameReader {
       if (this.discardLeft === 0) this.endFrame(EMPTY);
       return used + taken;
     }
-    this.target.set(this.stage.subarray(used, used + taken));
+    copyBytes(this.stage, used, this.target, taken);
     counters.copiedBytes += taken;
     this.targetFill = taken;
     if (taken === header.length) this.endFrame(this.filledTarget(taken));

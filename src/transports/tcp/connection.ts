@@ -27,6 +27,8 @@ const CLOSE_GRACE_MS = 1000;
 const DRAIN = new Uint8Array(64 * 1024);
 /** What follows the header of a Write or ReadResponse to a peer that reads ahead (zeros, never written to). */
 const PADDING = new Uint8Array(READ_AHEAD_BYTES - HEADER_SIZE);
+/** What is left of a frame the kernel took whole. */
+const NOTHING_LEFT: readonly Uint8Array[] = Object.freeze([]);
 /** Answers beyond maxInFlight that may wait for a peer that does not read them (another side's limit, say). */
 const UNREAD_ANSWERS_MARGIN = 64;
 /** Reads per wake-up when the connection reads for itself, so that one busy peer cannot starve the loop. */
@@ -508,13 +510,22 @@ export class TcpConnection extends BaseConnection implements FrameSink {
    * Encodes `header` and writes what the kernel takes of the frame now, without node:net (unless node:net
    * still holds earlier bytes): what is left, in order, for writeBySocket (empty when all went out).
    */
-  private writeDirectly(header: HeaderFields, parts: readonly Uint8Array[]): Uint8Array[] {
+  private writeDirectly(header: HeaderFields, parts: readonly Uint8Array[]): readonly Uint8Array[] {
     const headerBytes = this.headerBytes;
     encodeHeaderInto(headerBytes, header);
     const frame: Uint8Array[] = [headerBytes];
-    if (this.padded && carriesPlacedPayload(header.type)) frame.push(PADDING);
-    for (const part of parts) if (part.length > 0) frame.push(part);
+    let bytes = HEADER_SIZE;
+    if (this.padded && carriesPlacedPayload(header.type)) {
+      frame.push(PADDING);
+      bytes += PADDING.length;
+    }
+    for (const part of parts) {
+      if (part.length === 0) continue;
+      frame.push(part);
+      bytes += part.length;
+    }
     const written = this.direct.write(frame);
+    if (written === bytes) return NOTHING_LEFT;
     const rest = written > 0 ? unwritten(frame, written) : frame;
     // The header buffer is the next frame's: node:net gets its own copy of what it must still write of it.
     if (rest.length > 0 && rest[0]?.buffer === headerBytes.buffer)
@@ -523,7 +534,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   }
 
   /** Hands the rest of a frame to node:net, which writes it after whatever it holds, then calls `done`. */
-  private writeBySocket(frame: Uint8Array[], done?: (error?: Error | null) => void): void {
+  private writeBySocket(frame: readonly Uint8Array[], done?: (error?: Error | null) => void): void {
     if (frame.length === 1) {
       this.socket.write(frame[0] as Uint8Array, done);
       return;
