@@ -80,14 +80,24 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return this.items.drain();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      try {
-        yield await this.take();
-      } catch (error) {
-        if (error instanceof FabricError && error.code === 'ECLOSED') return;
-        throw error;
-      }
-    }
+  /**
+   * Iterates until the queue ends (an abnormal end throws). Written out rather than as an async generator:
+   * that costs two more turns of the microtask queue per item, on the path a `for await` over messages takes.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    const finished: IteratorReturnResult<undefined> = { value: undefined, done: true };
+    const iterator: AsyncIterableIterator<T> = {
+      next: () =>
+        this.take().then(
+          (value) => ({ value, done: false }),
+          (error) => {
+            if (error instanceof FabricError && error.code === 'ECLOSED') return finished;
+            throw error;
+          },
+        ),
+      return: () => Promise.resolve(finished),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 }
