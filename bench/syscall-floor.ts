@@ -35,7 +35,7 @@ function serve(): void {
     try {
       for (;;) {
         readFully(fd, message);
-        socketWrite(fd, [message]);
+        socketWrite(fd, message);
       }
     } catch {
       process.exit(0);
@@ -56,7 +56,7 @@ async function measure(roundTrips: number): Promise<void> {
   const samples: number[] = [];
   for (let i = 0; i < roundTrips + roundTrips / 10; i++) {
     const start = process.hrtime.bigint();
-    socketWrite(fd, [ping]);
+    socketWrite(fd, ping);
     readFully(fd, pong);
     if (i >= roundTrips / 10) samples.push(Number(process.hrtime.bigint() - start) / 1000);
   }

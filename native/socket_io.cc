@@ -7,29 +7,44 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <vector>
 
 #include "spin_clock.h"
 
 namespace fabric {
 
+namespace {
+
+// Parts one write takes, as arguments (a header, its padding, a message's parts); JS hands a frame of more
+// to node:net instead.
+constexpr size_t kMaxParts = 16;
+
+}  // namespace
+
+// Raw N-API rather than node-addon-api's wrappers: this runs once per frame, and each wrapper adds calls.
 Napi::Value SocketWrite(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Array parts = info[1].As<Napi::Array>();
-  std::vector<iovec> iov;
-  iov.reserve(parts.Length());
-  for (uint32_t i = 0; i < parts.Length(); i++) {
-    Napi::Uint8Array part = parts.Get(i).As<Napi::Uint8Array>();
-    if (part.ByteLength() > 0) iov.push_back({part.Data(), part.ByteLength()});
+  napi_env env = info.Env();
+  if (info.Length() < 1 || info.Length() - 1 > kMaxParts) return Napi::Number::New(env, -EINVAL);
+  const size_t count = info.Length() - 1;
+  int fd = -1;
+  if (napi_get_value_int32(env, info[0], &fd) != napi_ok) return Napi::Number::New(env, -EBADF);
+  iovec iov[kMaxParts];
+  size_t parts = 0;
+  for (size_t i = 0; i < count; i++) {
+    napi_typedarray_type type{};
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_get_typedarray_info(env, info[i + 1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array) {
+      return Napi::Number::New(env, -EINVAL);
+    }
+    if (length > 0) iov[parts++] = {data, length};
   }
   size_t next = 0;
   double written = 0;
-  while (next < iov.size()) {
+  while (next < parts) {
     msghdr message{};
     message.msg_iov = &iov[next];
-    message.msg_iovlen = std::min<size_t>(iov.size() - next, IOV_MAX);
+    message.msg_iovlen = parts - next;
     const ssize_t n = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -37,7 +52,7 @@ Napi::Value SocketWrite(const Napi::CallbackInfo& info) {
       return Napi::Number::New(env, -errno);
     }
     written += static_cast<double>(n);
-    for (size_t left = static_cast<size_t>(n); left > 0 && next < iov.size();) {
+    for (size_t left = static_cast<size_t>(n); left > 0 && next < parts;) {
       const size_t taken = std::min(left, iov[next].iov_len);
       iov[next].iov_base = static_cast<uint8_t*>(iov[next].iov_base) + taken;
       iov[next].iov_len -= taken;

@@ -7,7 +7,8 @@
 
 namespace fabric {
 
-// socketWrite(fd, parts: Uint8Array[]) -> bytes written (may be fewer than given) or -errno.
+// socketWrite(fd, ...parts: Uint8Array[]) -> bytes written (may be fewer than given) or -errno; at most 16
+// parts (-EINVAL beyond).
 Napi::Value SocketWrite(const Napi::CallbackInfo& info);
 
 // socketRead(fd, target: Uint8Array, spinMicros) -> bytes read, 0 at end of stream, or -errno

@@ -197,11 +197,14 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
     it('gather an array of parts into one message without changing a byte', async () => {
       const p = await pair();
       const parts = [pattern(3, 1), new Uint8Array(0), pattern(70000, 2), Buffer.from('tail')];
+      const many = Array.from({ length: 40 }, (_, i) => pattern(i * 3, i));
       await p.client.send(parts);
       await p.client.send([]);
+      await p.client.send(many);
       const received = await p.server.receive();
       assert.deepEqual(new Uint8Array(received), new Uint8Array(Buffer.concat(parts)));
       assert.equal((await p.server.receive()).length, 0);
+      assert.deepEqual(new Uint8Array(await p.server.receive()), new Uint8Array(Buffer.concat(many)));
       await p.close();
     });
 

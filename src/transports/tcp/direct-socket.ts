@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { type NativeAddon, nativeAddon } from '../../native.js';
+import { MAX_WRITE_PARTS, type NativeAddon, nativeAddon } from '../../native.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
 /** What read() returns at the end of the stream, and where it cannot read (another platform, an error). */
@@ -27,14 +27,15 @@ export class DirectSocket {
   /**
    * Writes what the kernel takes of `parts` now: the bytes written (those left are node:net's to write), or
    * -1 when this write must go through node:net (it still holds earlier bytes, the socket is not connected,
-   * or it failed: node:net then meets the error itself).
+   * the frame has more parts than one write takes, or it failed: node:net then meets the error itself).
    */
   write(parts: readonly Uint8Array[]): number {
     const socket = this.socket;
     if (socket.connecting || socket.writableLength > 0 || socket.writableCorked > 0) return -1;
     const fd = this.descriptor();
-    if (this.addon === undefined || fd < 0) return -1;
-    const written = this.addon.socketWrite(fd, parts);
+    if (this.addon === undefined || fd < 0 || parts.length > MAX_WRITE_PARTS) return -1;
+    // Parts as arguments: reading them out of an array costs the addon more than the syscall.
+    const written = this.addon.socketWrite(fd, ...parts);
     return written < 0 ? -1 : written;
   }
 
