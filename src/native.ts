@@ -69,7 +69,7 @@ export const MAX_WRITE_PARTS = 16;
 export interface NativeAddon {
   /** Whether the verbs layer loaded, and how many RDMA-CM ids are alive. */
   status(): { loaded: boolean; reason?: string; endpoints?: number; forkSafety?: 'kernel' | 'dontfork' };
-  /** Gathered write of up to MAX_WRITE_PARTS parts to a socket's descriptor: bytes the kernel took (maybe fewer), or -errno. */
+  /** Gathered write of at most MAX_WRITE_PARTS parts to a socket: bytes the kernel took (maybe fewer), or -errno. */
   socketWrite(fd: number, ...parts: Uint8Array[]): number;
   /** Reads into `target`, busy-polling up to `spinMicros`: bytes, 0 at end of stream, -errno (-EAGAIN: none yet). */
   socketRead(fd: number, target: Uint8Array, spinMicros: number): number;

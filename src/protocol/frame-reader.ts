@@ -21,6 +21,7 @@ export interface FrameSink {
 }
 
 const DISCARD_CHUNK = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 /** Below this many bytes a loop copies faster than a view and set(). */
 const SHORT_COPY = 64;
 
@@ -32,7 +33,6 @@ function copyBytes(source: Uint8Array, from: number, target: Uint8Array, count: 
     target.set(source.subarray(from, from + count));
   }
 }
-const EMPTY = new Uint8Array(0);
 
 /**
  * Incremental frame parser that tells the socket where to put the next bytes (node:net's `onread.buffer`),
@@ -46,7 +46,6 @@ const EMPTY = new Uint8Array(0);
 export class FrameReader {
   // A plain Uint8Array: its subarray() is V8's builtin, cheaper than Buffer's on every read.
   private readonly stage = new Uint8Array(READ_AHEAD_BYTES);
-  private readonly stageHeader = Buffer.from(this.stage.buffer, 0, HEADER_SIZE);
   private staged = 0;
   private reach = HEADER_SIZE;
   /** The stage up to `reach`: what most reads fill, made once rather than a view per read. */
@@ -128,7 +127,7 @@ export class FrameReader {
 
   /** Starts the frame whose header is at the stage's start, with what is staged of it; the bytes it used. */
   private beginFrame(): number {
-    const header = decodeHeader(this.stageHeader);
+    const header = decodeHeader(this.stage);
     this.header = header;
     let used = HEADER_SIZE;
     const padding =
