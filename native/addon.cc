@@ -15,6 +15,10 @@
 
 namespace {
 
+// The interface JS expects (src/native.ts, ADDON_INTERFACE): raised whenever a function's arguments or
+// results change, so that an addon built from older sources is refused rather than called wrongly.
+constexpr int kInterface = 2;
+
 // { loaded: true } or { loaded: false, reason }: whether the verbs layer can be used on this host.
 Napi::Value Status(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -35,7 +39,9 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("interface", Napi::Number::New(env, kInterface));
   exports.Set("status", Napi::Function::New(env, Status));
+  exports.Set("maxWriteParts", Napi::Number::New(env, fabric::kMaxWriteParts));
   exports.Set("socketWrite", Napi::Function::New(env, fabric::SocketWrite));
   exports.Set("socketRead", Napi::Function::New(env, fabric::SocketRead));
   exports.Set("socketKeepalive", Napi::Function::New(env, fabric::SocketKeepalive));

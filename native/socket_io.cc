@@ -12,22 +12,14 @@
 
 namespace fabric {
 
-namespace {
-
-// Parts one write takes, as arguments (a header, its padding, a message's parts); JS hands a frame of more
-// to node:net instead.
-constexpr size_t kMaxParts = 16;
-
-}  // namespace
-
 // Raw N-API rather than node-addon-api's wrappers: this runs once per frame, and each wrapper adds calls.
 Napi::Value SocketWrite(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  if (info.Length() < 1 || info.Length() - 1 > kMaxParts) return Napi::Number::New(env, -EINVAL);
+  if (info.Length() < 1 || info.Length() - 1 > kMaxWriteParts) return Napi::Number::New(env, -EINVAL);
   const size_t count = info.Length() - 1;
   int fd = -1;
   if (napi_get_value_int32(env, info[0], &fd) != napi_ok) return Napi::Number::New(env, -EBADF);
-  iovec iov[kMaxParts];
+  iovec iov[kMaxWriteParts];
   size_t parts = 0;
   for (size_t i = 0; i < count; i++) {
     napi_typedarray_type type{};

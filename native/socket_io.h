@@ -7,8 +7,12 @@
 
 namespace fabric {
 
-// socketWrite(fd, ...parts: Uint8Array[]) -> bytes written (may be fewer than given) or -errno; at most 16
-// parts (-EINVAL beyond).
+// Parts one socketWrite takes (a header, its padding, a message's parts); JS hands a frame of more to
+// node:net instead.
+constexpr size_t kMaxWriteParts = 16;
+
+// socketWrite(fd, ...parts: Uint8Array[]) -> bytes written (may be fewer than given) or -errno: -EINVAL for
+// more than kMaxWriteParts parts or one that is not a Uint8Array, -EBADF for an fd that is not an int32.
 Napi::Value SocketWrite(const Napi::CallbackInfo& info);
 
 // socketRead(fd, target: Uint8Array, spinMicros) -> bytes read, 0 at end of stream, or -errno

@@ -85,17 +85,25 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
    * that costs two more turns of the microtask queue per item, on the path a `for await` over messages takes.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    const finished: IteratorReturnResult<undefined> = { value: undefined, done: true };
+    // Once it has ended (the queue ended, an error, or return()), it takes nothing more from the queue.
+    let ended = false;
+    const end = <R>(value?: R): IteratorReturnResult<R | undefined> => {
+      ended = true;
+      return { value, done: true };
+    };
     const iterator: AsyncIterableIterator<T> = {
-      next: () =>
-        this.take().then(
+      next: () => {
+        if (ended) return Promise.resolve(end());
+        return this.take().then(
           (value) => ({ value, done: false }),
           (error) => {
-            if (error instanceof FabricError && error.code === 'ECLOSED') return finished;
+            if (error instanceof FabricError && error.code === 'ECLOSED') return end();
+            end();
             throw error;
           },
-        ),
-      return: () => Promise.resolve(finished),
+        );
+      },
+      return: (value) => Promise.resolve(end(value)),
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;

@@ -63,13 +63,17 @@ export interface NativeEndpoint {
   pollCompletions(spinMicros: number): Uint32Array;
 }
 
-/** The most parts one socketWrite() takes (native/socket_io.cc). */
-export const MAX_WRITE_PARTS = 16;
+/** The addon's interface version this code calls (native/addon.cc, kInterface). */
+const ADDON_INTERFACE = 2;
 
 export interface NativeAddon {
+  /** Raised with every change to the functions' arguments or results. */
+  interface: number;
+  /** The most parts one socketWrite() takes. */
+  maxWriteParts: number;
   /** Whether the verbs layer loaded, and how many RDMA-CM ids are alive. */
   status(): { loaded: boolean; reason?: string; endpoints?: number; forkSafety?: 'kernel' | 'dontfork' };
-  /** Gathered write of at most MAX_WRITE_PARTS parts to a socket: bytes the kernel took (maybe fewer), or -errno. */
+  /** Gathered write of at most maxWriteParts parts to a socket: bytes the kernel took (maybe fewer), or -errno. */
   socketWrite(fd: number, ...parts: Uint8Array[]): number;
   /** Reads into `target`, busy-polling up to `spinMicros`: bytes, 0 at end of stream, -errno (-EAGAIN: none yet). */
   socketRead(fd: number, target: Uint8Array, spinMicros: number): number;
@@ -99,7 +103,11 @@ function load(): NativeAddon | string {
   const failures: string[] = [];
   for (const candidate of candidates) {
     try {
-      return require(candidate) as NativeAddon;
+      const addon = require(candidate) as NativeAddon;
+      if (addon.interface === ADDON_INTERFACE) return addon;
+      failures.push(
+        `${candidate} was built from other sources (interface ${addon.interface ?? 1}, this code calls ${ADDON_INTERFACE}): run npm run build:native`,
+      );
     } catch (error) {
       const { code, message } = error as NodeJS.ErrnoException;
       if (code !== 'MODULE_NOT_FOUND') failures.push(`${candidate}: ${message}`);

@@ -32,7 +32,7 @@ export class SpinPoller {
       let left = this.micros;
       while (open && this.awaited()) {
         open = this.pollOnce(left);
-        // The clock is read only when polling goes on: most polls end with what was awaited.
+        // The clock is read again only when polling goes on: most polls end with what was awaited.
         if (!open || !this.awaited()) break;
         left = this.micros - (performance.now() - start) * 1000;
         if (left <= 0) break;

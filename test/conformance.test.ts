@@ -218,6 +218,21 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
       await p.close();
     });
 
+    it('leave what a for-await loop did not take to receive() once it stopped', async () => {
+      const p = await pair();
+      for (let i = 0; i < 3; i++) await p.client.send(Buffer.from([i]));
+      for await (const message of p.server) {
+        assert.equal(message[0], 0);
+        break;
+      }
+      const iterator = p.server[Symbol.asyncIterator]();
+      assert.equal(((await iterator.next()).value as Uint8Array)[0], 1);
+      await iterator.return?.();
+      assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+      assert.equal((await p.server.receive())[0], 2);
+      await p.close();
+    });
+
     it('slow a sender down when the receiver does not read (bounded memory), and lose nothing', async () => {
       const maxMessageSize = 256 << 10;
       const p = await pair({ maxMessageSize });

@@ -102,6 +102,7 @@ const KNOWN_TYPES = new Set<number>(Object.values(FrameType).filter((v) => typeo
 export type HeaderFields = Partial<FrameHeader> & { type: FrameType };
 
 const U32_LIMIT = 0x1_0000_0000;
+const U64_LIMIT = 1n << 64n;
 
 // Headers are read and written byte by byte: on the path every message takes, that costs a tenth of Buffer's
 // checked readUInt32LE/writeUInt32LE, and a DataView per header would cost more than the header itself.
@@ -143,7 +144,7 @@ export function encodeHeaderInto(bytes: Uint8Array, header: HeaderFields): void 
     writeU32(bytes, 16, 0);
     writeU32(bytes, 20, 0);
   } else {
-    if (key < 0n || key >= 1n << 64n) throw new RangeError(`header key ${key} is not a 64-bit value`);
+    if (key < 0n || key >= U64_LIMIT) throw new RangeError(`header key ${key} is not a 64-bit value`);
     writeU32(bytes, 16, Number(key & 0xffff_ffffn));
     writeU32(bytes, 20, Number(key >> 32n));
   }

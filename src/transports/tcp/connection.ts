@@ -169,7 +169,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     const { parts, length } = outgoing;
     const cost = length + HEADER_SIZE;
     if (this.outgoing.length === 0 && cost <= this.sendCredit && this.writable()) {
-      // The usual case, kept free of closures: credit is there, and the kernel takes the frame at once.
+      // The usual case, kept free of closures: credit is there and nothing waits before this message, so it
+      // goes straight to the kernel; when the kernel takes the whole frame, the send settles at once.
       this.spend(cost);
       const rest = this.writeDirectly(this.messageHeader(length), parts);
       if (rest.length === 0) return Promise.resolve();

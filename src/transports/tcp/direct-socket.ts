@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { MAX_WRITE_PARTS, type NativeAddon, nativeAddon } from '../../native.js';
+import { type NativeAddon, nativeAddon } from '../../native.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
 /** What read() returns at the end of the stream, and where it cannot read (another platform, an error). */
@@ -33,7 +33,7 @@ export class DirectSocket {
     const socket = this.socket;
     if (socket.connecting || socket.writableLength > 0 || socket.writableCorked > 0) return -1;
     const fd = this.descriptor();
-    if (this.addon === undefined || fd < 0 || parts.length > MAX_WRITE_PARTS) return -1;
+    if (this.addon === undefined || fd < 0 || parts.length > this.addon.maxWriteParts) return -1;
     // Parts as arguments: reading them out of an array costs the addon more than the syscall.
     const written = this.addon.socketWrite(fd, ...parts);
     return written < 0 ? -1 : written;
