@@ -97,8 +97,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         return this.take().then(
           (value) => ({ value, done: false }),
           (error) => {
-            if (error instanceof FabricError && error.code === 'ECLOSED') return end();
-            end();
+            const finished = end();
+            if (error instanceof FabricError && error.code === 'ECLOSED') return finished;
             throw error;
           },
         );

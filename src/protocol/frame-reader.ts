@@ -106,7 +106,7 @@ export class FrameReader {
       const spill = this.targetFill - length;
       if (spill > 0) {
         // The next frame's header, read behind an allocated payload: it moves to the stage.
-        this.stage.set(this.target.subarray(length, this.targetFill));
+        copyBytes(this.target, length, this.stage, spill);
         this.staged = spill;
       }
       // The room behind a message holds the next header or uninitialised memory: neither may show through .buffer.

@@ -168,7 +168,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     }
     const { parts, length } = outgoing;
     const cost = length + HEADER_SIZE;
-    if (this.outgoing.length === 0 && cost <= this.sendCredit && this.writable()) {
+    if (this.creditReady(cost) && this.writable()) {
       // The usual case, kept free of closures: credit is there and nothing waits before this message, so it
       // goes straight to the kernel; when the kernel takes the whole frame, the send settles at once.
       this.spend(cost);
@@ -387,9 +387,14 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     }
   }
 
+  /** Whether an operation costing `cost` may go now: nothing waits before it and the credit covers it. */
+  private creditReady(cost: number): boolean {
+    return this.outgoing.length === 0 && cost <= this.sendCredit;
+  }
+
   /** Runs `emit` now or, behind earlier operations still waiting for credit, later: order is preserved. */
   private submit(cost: number, emit: () => void): void {
-    if (this.outgoing.length === 0 && cost <= this.sendCredit) {
+    if (this.creditReady(cost)) {
       this.spend(cost);
       emit();
     } else {
@@ -529,8 +534,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     if (written === bytes) return NOTHING_LEFT;
     const rest = written > 0 ? unwritten(frame, written) : frame;
     // The header buffer is the next frame's: node:net gets its own copy of what it must still write of it.
-    if (rest.length > 0 && rest[0]?.buffer === headerBytes.buffer)
-      rest[0] = Uint8Array.prototype.slice.call(rest[0]);
+    if (rest[0]?.buffer === headerBytes.buffer) rest[0] = Uint8Array.prototype.slice.call(rest[0]);
     return rest;
   }
 
