@@ -8,6 +8,7 @@
       "sources": [
         "native/addon.cc",
         "native/cuda_host.cc",
+        "native/environment.cc",
         "native/fd_watcher.cc",
         "native/socket_io.cc",
         "native/socket_watcher.cc"

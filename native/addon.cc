@@ -3,14 +3,15 @@
 #include <napi.h>
 
 #include "cuda_host.h"
+#include "environment.h"
 #include "socket_io.h"
 #include "socket_watcher.h"
 
 #ifdef FABRIC_HAVE_RDMA
-#include "addon_data.h"
 #include "devices.h"
 #include "endpoint.h"
 #include "rdma_api.h"
+#include "rdma_environment.h"
 #endif
 
 namespace {
@@ -28,7 +29,7 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
   if (fabric::Rdma() == nullptr) status.Set("reason", fabric::LoadError());
   if (fabric::Rdma() != nullptr) status.Set("forkSafety", fabric::Rdma()->fork_safety);
   // cm_ids alive in this process: what a test checks to see that connections free what they hold.
-  status.Set("endpoints", fabric::Data(env).live_ids);
+  status.Set("endpoints", fabric::RdmaOf(env).live_ids);
 #else
   status.Set("loaded", false);
   status.Set("reason",
@@ -39,6 +40,7 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  fabric::Environment::Install(env);
   exports.Set("interface", Napi::Number::New(env, kInterface));
   exports.Set("status", Napi::Function::New(env, Status));
   exports.Set("maxWriteParts", Napi::Number::New(env, fabric::kMaxWriteParts));
@@ -50,11 +52,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaHostUnregister", Napi::Function::New(env, fabric::CudaHostUnregister));
 #ifdef FABRIC_HAVE_RDMA
   exports.Set("devices", Napi::Function::New(env, fabric::Devices));
-  auto* data = new fabric::AddonData();
+  fabric::RdmaEnvironment& rdma = fabric::RdmaOf(env);
   Napi::Function endpoint = fabric::Endpoint::Define(env);
-  data->endpoint_class = Napi::Persistent(endpoint);
-  data->memory_region_class = Napi::Persistent(fabric::MemoryRegion::Define(env));
-  env.SetInstanceData(data);
+  rdma.endpoint_class = Napi::Persistent(endpoint);
+  rdma.memory_region_class = Napi::Persistent(fabric::MemoryRegion::Define(env));
   exports.Set("Endpoint", endpoint);
 #endif
   return exports;

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 
-#include "addon_data.h"
 #include "endpoint.h"
+#include "rdma_environment.h"
 
 namespace fabric {
 namespace {
@@ -35,8 +35,16 @@ void Dispatch(Napi::Env env, rdma_event_channel* channel) {
 
 }  // namespace
 
+void RdmaEnvironment::Release() {
+  cm_watcher.reset();
+  if (cm_channel != nullptr) Rdma()->destroy_event_channel(cm_channel);
+  cm_channel = nullptr;
+  endpoint_class.Reset();
+  memory_region_class.Reset();
+}
+
 rdma_event_channel* CmChannel(Napi::Env env) {
-  AddonData& data = Data(env);
+  RdmaEnvironment& data = RdmaOf(env);
   if (data.cm_channel != nullptr) return data.cm_channel;
   rdma_event_channel* channel = Rdma()->create_event_channel();
   if (channel == nullptr) {
@@ -45,17 +53,15 @@ rdma_event_channel* CmChannel(Napi::Env env) {
     return nullptr;
   }
   fcntl(channel->fd, F_SETFL, fcntl(channel->fd, F_GETFL) | O_NONBLOCK);
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
   data.cm_channel = channel;
   data.cm_watcher =
-      std::make_unique<FdWatcher>(loop, channel->fd, [env, channel] { Dispatch(env, channel); });
+      std::make_unique<FdWatcher>(data.environment, channel->fd, [env, channel] { Dispatch(env, channel); });
   data.cm_watcher->KeepAlive(data.live_ids > 0);
   return channel;
 }
 
 void CountId(Napi::Env env, int delta) {
-  AddonData& data = Data(env);
+  RdmaEnvironment& data = RdmaOf(env);
   data.live_ids += delta;
   if (data.cm_watcher) data.cm_watcher->KeepAlive(data.live_ids > 0);
 }

@@ -1,8 +1,10 @@
 #include "cuda_host.h"
 
 #include <string>
+#include <unordered_set>
 
 #include "dl_compat.h"
+#include "environment.h"
 
 namespace fabric {
 namespace {
@@ -75,6 +77,22 @@ const LoadedCuda& Cuda() {
   return loaded;
 }
 
+// Where a JS region forgot to unpin (a worker terminated mid-use): its environment unpins at its end, before
+// the memory goes back to the allocator still page-locked.
+struct PinnedRanges : EnvironmentPart {
+  explicit PinnedRanges(Environment&) {}
+  void Release() override {
+    const LoadedCuda& cuda = Cuda();
+    if (starts.empty() || !cuda.error.empty()) return;
+    cuda.api.ctx_push_current(cuda.api.context);
+    for (void* start : starts) cuda.api.host_unregister(start);
+    CUcontext popped = nullptr;
+    cuda.api.ctx_pop_current(&popped);
+    starts.clear();
+  }
+  std::unordered_set<void*> starts;
+};
+
 Napi::Object Outcome(Napi::Env env, int status, const std::string& message) {
   Napi::Object outcome = Napi::Object::New(env);
   outcome.Set("status", status);
@@ -92,7 +110,7 @@ Napi::Value WithContext(const Napi::CallbackInfo& info, const char* call, Pin pi
   Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
   CUresult result = cuda.api.ctx_push_current(cuda.api.context);
   if (result != 0) return Outcome(env, result, Describe(cuda.api, "cuCtxPushCurrent", result));
-  result = pin(cuda.api, bytes.Data(), bytes.ByteLength());
+  result = pin(cuda.api, bytes.Data(), bytes.ByteLength(), Environment::Of(env).Get<PinnedRanges>().starts);
   CUcontext popped = nullptr;
   cuda.api.ctx_pop_current(&popped);
   return Outcome(env, result, result == 0 ? "" : Describe(cuda.api, call, result));
@@ -101,14 +119,20 @@ Napi::Value WithContext(const Napi::CallbackInfo& info, const char* call, Pin pi
 }  // namespace
 
 Napi::Value CudaHostRegister(const Napi::CallbackInfo& info) {
-  return WithContext(info, "cuMemHostRegister", [](const CudaApi& api, void* data, size_t length) {
-    return api.host_register(data, length, kHostRegisterPortable);
-  });
+  return WithContext(info, "cuMemHostRegister",
+                     [](const CudaApi& api, void* data, size_t length, std::unordered_set<void*>& pinned) {
+                       const CUresult result = api.host_register(data, length, kHostRegisterPortable);
+                       if (result == 0) pinned.insert(data);
+                       return result;
+                     });
 }
 
 Napi::Value CudaHostUnregister(const Napi::CallbackInfo& info) {
   return WithContext(info, "cuMemHostUnregister",
-                     [](const CudaApi& api, void* data, size_t) { return api.host_unregister(data); });
+                     [](const CudaApi& api, void* data, size_t, std::unordered_set<void*>& pinned) {
+                       pinned.erase(data);
+                       return api.host_unregister(data);
+                     });
 }
 
 }  // namespace fabric

@@ -7,20 +7,24 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "addon_data.h"
 #include "cm_events.h"
+#include "rdma_environment.h"
 #include "spin_clock.h"
 
 namespace fabric {
 namespace {
 
 // One protection domain per device context, for the life of the process: every connection on a device and
-// every region registered for it share it, so a region registered once serves all of them.
+// every region registered for it share it, so a region registered once serves all of them. Device contexts
+// are the process's (RDMA-CM opens each once), so the domains are too, shared by every worker_thread.
 ibv_pd* ProtectionDomain(ibv_context* context) {
+  static std::mutex mutex;
   static std::map<ibv_context*, ibv_pd*> domains;
+  std::lock_guard<std::mutex> lock(mutex);
   ibv_pd*& pd = domains[context];
   if (pd == nullptr) pd = Rdma()->alloc_pd(context);
   return pd;
@@ -82,11 +86,12 @@ Napi::Function Endpoint::Define(Napi::Env env) {
 }
 
 Napi::Object Endpoint::Wrap(Napi::Env env, rdma_cm_id* id) {
-  return Data(env).endpoint_class.New({Napi::External<rdma_cm_id>::New(env, id)});
+  return RdmaOf(env).endpoint_class.New({Napi::External<rdma_cm_id>::New(env, id)});
 }
 
 // new Endpoint(onEvent) creates a cm_id; native code passes an External to wrap an incoming one.
-Endpoint::Endpoint(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Endpoint>(info) {
+Endpoint::Endpoint(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Endpoint>(info), Resource(Environment::Of(info.Env())) {
   Napi::Env env = info.Env();
   if (info[0].IsExternal()) {
     id_ = info[0].As<Napi::External<rdma_cm_id>>().Data();
@@ -230,9 +235,7 @@ Napi::Value Endpoint::Setup(const Napi::CallbackInfo& info) {
   attr.cap.max_inline_data = info[2].As<Napi::Number>().Uint32Value();
   if (rdma->create_qp(id_, pd, &attr) != 0) return Fail(env, "rdma_create_qp", errno);
   ibv_req_notify_cq(cq_, 0);
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  cq_watcher_ = std::make_unique<FdWatcher>(loop, channel_->fd, [this] { DrainCompletions(); });
+  cq_watcher_ = std::make_unique<FdWatcher>(*environment(), channel_->fd, [this] { DrainCompletions(); });
   return Napi::Number::New(env, attr.cap.max_inline_data);
 }
 
@@ -396,7 +399,7 @@ Napi::Value Endpoint::Register(const Napi::CallbackInfo& info) {
     }
     return Fail(env, "ibv_reg_mr", error);
   }
-  Napi::Object region = Data(env).memory_region_class.New({});
+  Napi::Object region = RdmaOf(env).memory_region_class.New({});
   MemoryRegion::Unwrap(region)->Attach(mr, view);
   region.Set("lkey", Napi::Number::New(env, mr->lkey));
   region.Set("rkey", Napi::Number::New(env, mr->rkey));
@@ -444,10 +447,15 @@ Napi::Function MemoryRegion::Define(Napi::Env env) {
   return DefineClass(env, "MemoryRegion", {InstanceMethod<&MemoryRegion::Deregister>("deregister")});
 }
 
-MemoryRegion::MemoryRegion(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MemoryRegion>(info) {}
+MemoryRegion::MemoryRegion(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<MemoryRegion>(info), Resource(Environment::Of(info.Env())) {}
 
-MemoryRegion::~MemoryRegion() {
+MemoryRegion::~MemoryRegion() { Release(); }
+
+void MemoryRegion::Release() {
   if (mr_ != nullptr) Rdma()->dereg_mr(mr_);
+  mr_ = nullptr;
+  memory_.Reset();
 }
 
 void MemoryRegion::Attach(ibv_mr* mr, Napi::Object memory) {
@@ -456,9 +464,7 @@ void MemoryRegion::Attach(ibv_mr* mr, Napi::Object memory) {
 }
 
 Napi::Value MemoryRegion::Deregister(const Napi::CallbackInfo& info) {
-  if (mr_ != nullptr) Rdma()->dereg_mr(mr_);
-  mr_ = nullptr;
-  memory_.Reset();
+  Release();
   return info.Env().Undefined();
 }
 

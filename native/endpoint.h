@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "cm_events.h"
+#include "environment.h"
 #include "fd_watcher.h"
 #include "rdma_api.h"
 
 namespace fabric {
 
-class Endpoint : public Napi::ObjectWrap<Endpoint> {
+class Endpoint : public Napi::ObjectWrap<Endpoint>, public Resource {
  public:
   static Napi::Function Define(Napi::Env env);
   static Napi::Object Wrap(Napi::Env env, rdma_cm_id* id);
@@ -26,6 +27,9 @@ class Endpoint : public Napi::ObjectWrap<Endpoint> {
   ~Endpoint() override;
 
   void OnCmEvent(const CmEvent& event);
+  // Destroys the queue pair, CQ, completion channel and cm_id (destroy(), finalization, the environment's
+  // end).
+  void Release() override;
 
  private:
   Napi::Value Listen(const Napi::CallbackInfo& info);
@@ -50,7 +54,6 @@ class Endpoint : public Napi::ObjectWrap<Endpoint> {
   static Napi::Uint32Array CompletionArray(Napi::Env env, const std::vector<uint32_t>& completions);
   Napi::Value Fail(Napi::Env env, const char* what, int error);
   bool Usable(Napi::Env env, bool needs_device);
-  void Release();
 
   rdma_cm_id* id_ = nullptr;
   ibv_comp_channel* channel_ = nullptr;
@@ -62,12 +65,14 @@ class Endpoint : public Napi::ObjectWrap<Endpoint> {
 };
 
 // The JS class of registered memory: keeps the ArrayBuffer alive while the MR exists.
-class MemoryRegion : public Napi::ObjectWrap<MemoryRegion> {
+class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit MemoryRegion(const Napi::CallbackInfo& info);
   ~MemoryRegion() override;
   void Attach(ibv_mr* mr, Napi::Object memory);
+  // Deregisters the MR and lets the memory go.
+  void Release() override;
 
  private:
   Napi::Value Deregister(const Napi::CallbackInfo& info);

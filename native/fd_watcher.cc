@@ -2,15 +2,16 @@
 
 namespace fabric {
 
-FdWatcher::FdWatcher(uv_loop_t* loop, int fd, std::function<void()> on_readable)
-    : state_(new State{{}, std::move(on_readable)}) {
-  uv_poll_init(loop, &state_->handle, fd);
+FdWatcher::FdWatcher(Environment& environment, int fd, std::function<void()> on_readable)
+    : state_(new State{{}, std::move(on_readable), &environment}) {
+  uv_poll_init(environment.loop(), &state_->handle, fd);
+  environment.HandleOpened();
   state_->handle.data = state_;
   // Called on errors too (libuv stops polling after POLLERR, e.g. a reset socket): the read that follows
   // meets the error, where ignoring it would leave the owner waiting forever.
   uv_poll_start(&state_->handle, UV_READABLE, [](uv_poll_t* handle, int, int) {
     auto* state = static_cast<State*>(handle->data);
-    if (state->on_readable) state->on_readable();
+    if (state->on_readable && !state->environment->ended()) state->on_readable();
   });
 }
 
@@ -24,10 +25,15 @@ void FdWatcher::KeepAlive(bool keep) {
 }
 
 FdWatcher::~FdWatcher() {
-  // The handle (and the callback, which may be running right now) outlive this object until libuv closes it.
+  // The handle (and the callback, which may be running right now) outlive this object until libuv closes it;
+  // the environment outlives the handle, so the addon stays loaded until the close callback has run.
   uv_poll_stop(&state_->handle);
-  uv_close(reinterpret_cast<uv_handle_t*>(&state_->handle),
-           [](uv_handle_t* handle) { delete static_cast<State*>(handle->data); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&state_->handle), [](uv_handle_t* handle) {
+    auto* state = static_cast<State*>(handle->data);
+    Environment* environment = state->environment;
+    delete state;
+    environment->HandleClosed();
+  });
 }
 
 }  // namespace fabric

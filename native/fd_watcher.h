@@ -7,21 +7,24 @@
 
 #include <functional>
 
+#include "environment.h"
+
 namespace fabric {
 
 class FdWatcher {
  public:
-  FdWatcher(uv_loop_t* loop, int fd, std::function<void()> on_readable);
+  FdWatcher(Environment& environment, int fd, std::function<void()> on_readable);
   ~FdWatcher();
   FdWatcher(const FdWatcher&) = delete;
+  FdWatcher& operator=(const FdWatcher&) = delete;
   // Whether a watched descriptor alone keeps the Node process alive.
   void KeepAlive(bool keep);
-  FdWatcher& operator=(const FdWatcher&) = delete;
 
  private:
   struct State {
     uv_poll_t handle;
     std::function<void()> on_readable;
+    Environment* environment;
   };
   State* state_;
 };

@@ -12,7 +12,8 @@ Napi::Function SocketWatcher::Define(Napi::Env env) {
   return DefineClass(env, "SocketWatcher", {InstanceMethod<&SocketWatcher::Close>("close")});
 }
 
-SocketWatcher::SocketWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketWatcher>(info) {
+SocketWatcher::SocketWatcher(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<SocketWatcher>(info), Resource(Environment::Of(info.Env())) {
   Napi::Env env = info.Env();
   fd_ = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -21,12 +22,9 @@ SocketWatcher::SocketWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     return;
   }
   on_readable_ = Napi::Persistent(info[1].As<Napi::Function>());
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  watcher_ = std::make_unique<FdWatcher>(loop, fd_, [this] {
+  watcher_ = std::make_unique<FdWatcher>(*environment(), fd_, [this] {
     Napi::HandleScope scope(Env());
     napi_value result = nullptr;
-    // The status is not checked: while Node tears the environment down, JS can no longer be called.
     napi_make_callback(Env(), nullptr, Value(), on_readable_.Value(), 0, nullptr, &result);
   });
 }
@@ -37,6 +35,7 @@ void SocketWatcher::Release() {
   watcher_.reset();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
+  on_readable_.Reset();
 }
 
 Napi::Value SocketWatcher::Close(const Napi::CallbackInfo& info) {

@@ -8,21 +8,22 @@
 
 #include <memory>
 
+#include "environment.h"
 #include "fd_watcher.h"
 
 namespace fabric {
 
-class SocketWatcher : public Napi::ObjectWrap<SocketWatcher> {
+class SocketWatcher : public Napi::ObjectWrap<SocketWatcher>, public Resource {
  public:
   static Napi::Function Define(Napi::Env env);
   // new SocketWatcher(fd, onReadable)
   explicit SocketWatcher(const Napi::CallbackInfo& info);
   ~SocketWatcher() override;
+  // Stops watching and closes the duplicate (the socket closes once node:net closes it too).
+  void Release() override;
 
  private:
-  // close(): stops watching and closes the duplicate (the socket closes once node:net closes it too).
   Napi::Value Close(const Napi::CallbackInfo& info);
-  void Release();
 
   int fd_ = -1;
   std::unique_ptr<FdWatcher> watcher_;
