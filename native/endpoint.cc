@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cm_events.h"
+#include "loop_callback.h"
 #include "rdma_environment.h"
 #include "spin_clock.h"
 
@@ -58,8 +59,11 @@ uint64_t Address(const Napi::Value& value) {
   return value.As<Napi::BigInt>().Uint64Value(&lossless);
 }
 
-Napi::Buffer<uint8_t> Bytes(Napi::Env env, const std::vector<uint8_t>& bytes) {
-  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+// A Buffer holding a copy of `bytes`, or nullptr where it cannot be made (the environment is ending).
+napi_value Bytes(napi_env env, const std::vector<uint8_t>& bytes) {
+  napi_value buffer = nullptr;
+  if (napi_create_buffer_copy(env, bytes.size(), bytes.data(), nullptr, &buffer) != napi_ok) return nullptr;
+  return buffer;
 }
 
 }  // namespace
@@ -85,8 +89,14 @@ Napi::Function Endpoint::Define(Napi::Env env) {
                      });
 }
 
-Napi::Object Endpoint::Wrap(Napi::Env env, rdma_cm_id* id) {
-  return RdmaOf(env).endpoint_class.New({Napi::External<rdma_cm_id>::New(env, id)});
+napi_value Endpoint::Wrap(Napi::Env env, rdma_cm_id* id) {
+  napi_value external = nullptr;
+  napi_value endpoint = nullptr;
+  if (napi_create_external(env, id, nullptr, nullptr, &external) != napi_ok ||
+      napi_new_instance(env, RdmaOf(env).endpoint_class.Value(), 1, &external, &endpoint) != napi_ok) {
+    return nullptr;
+  }
+  return endpoint;
 }
 
 // new Endpoint(onEvent) creates a cm_id; native code passes an External to wrap an incoming one.
@@ -129,7 +139,7 @@ Napi::Value Endpoint::Fail(Napi::Env env, const char* what, int error) {
 
 void Endpoint::Emit(std::initializer_list<napi_value> args) {
   if (callback_.IsEmpty()) return;
-  callback_.MakeCallback(Value(), args);
+  CallFromLoop(Env(), Value(), callback_.Value(), args.size(), args.begin());
 }
 
 void Endpoint::OnCmEvent(const CmEvent& event) {
@@ -144,9 +154,16 @@ void Endpoint::OnCmEvent(const CmEvent& event) {
     case RDMA_CM_EVENT_ROUTE_RESOLVED:
       Emit({Napi::String::New(env, "route-resolved")});
       return;
-    case RDMA_CM_EVENT_CONNECT_REQUEST:
-      Emit({Napi::String::New(env, "connect-request"), Wrap(env, event.id), Bytes(env, event.private_data)});
+    case RDMA_CM_EVENT_CONNECT_REQUEST: {
+      napi_value incoming = Wrap(env, event.id);
+      if (incoming == nullptr) {
+        rdma->reject(event.id, nullptr, 0);
+        rdma->destroy_id(event.id);
+        return;
+      }
+      Emit({Napi::String::New(env, "connect-request"), incoming, Bytes(env, event.private_data)});
       return;
+    }
     case RDMA_CM_EVENT_ESTABLISHED:
       Emit({Napi::String::New(env, "established"), Bytes(env, event.private_data)});
       return;
@@ -251,10 +268,17 @@ void Endpoint::CollectCompletions(std::vector<uint32_t>* out) {
   }
 }
 
-Napi::Uint32Array Endpoint::CompletionArray(Napi::Env env, const std::vector<uint32_t>& completions) {
-  Napi::Uint32Array array = Napi::Uint32Array::New(env, completions.size());
-  if (!completions.empty())
-    std::memcpy(array.Data(), completions.data(), completions.size() * sizeof(uint32_t));
+// The completions as a Uint32Array, or nullptr where it cannot be made (the environment is ending).
+napi_value Endpoint::CompletionArray(napi_env env, const std::vector<uint32_t>& completions) {
+  const size_t bytes = completions.size() * sizeof(uint32_t);
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  napi_value array = nullptr;
+  if (napi_create_arraybuffer(env, bytes, &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, completions.size(), buffer, 0, &array) != napi_ok) {
+    return nullptr;
+  }
+  if (bytes > 0) std::memcpy(data, completions.data(), bytes);
   return array;
 }
 
@@ -284,12 +308,12 @@ void Endpoint::DrainCompletions() {
 Napi::Value Endpoint::PollCompletions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<uint32_t> out;
-  if (cq_ == nullptr) return CompletionArray(env, out);
+  if (cq_ == nullptr) return Napi::Value(env, CompletionArray(env, out));
   const SpinDeadline deadline(info[0].As<Napi::Number>().DoubleValue());
   do {
     CollectCompletions(&out);
   } while (out.empty() && !deadline.Passed());
-  return CompletionArray(env, out);
+  return Napi::Value(env, CompletionArray(env, out));
 }
 
 // Connection parameters with the caller's private data. Receives are pre-posted under credit-based flow

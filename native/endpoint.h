@@ -21,7 +21,8 @@ namespace fabric {
 class Endpoint : public Napi::ObjectWrap<Endpoint>, public Resource {
  public:
   static Napi::Function Define(Napi::Env env);
-  static Napi::Object Wrap(Napi::Env env, rdma_cm_id* id);
+  // A JS Endpoint for an incoming cm_id, or nullptr where it cannot be made (the environment is ending).
+  static napi_value Wrap(Napi::Env env, rdma_cm_id* id);
 
   explicit Endpoint(const Napi::CallbackInfo& info);
   ~Endpoint() override;
@@ -51,7 +52,7 @@ class Endpoint : public Napi::ObjectWrap<Endpoint>, public Resource {
   void Emit(std::initializer_list<napi_value> args);
   void DrainCompletions();
   void CollectCompletions(std::vector<uint32_t>* out);
-  static Napi::Uint32Array CompletionArray(Napi::Env env, const std::vector<uint32_t>& completions);
+  static napi_value CompletionArray(napi_env env, const std::vector<uint32_t>& completions);
   Napi::Value Fail(Napi::Env env, const char* what, int error);
   bool Usable(Napi::Env env, bool needs_device);
 

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "loop_callback.h"
+
 namespace fabric {
 
 Napi::Function SocketWatcher::Define(Napi::Env env) {
@@ -24,8 +26,7 @@ SocketWatcher::SocketWatcher(const Napi::CallbackInfo& info)
   on_readable_ = Napi::Persistent(info[1].As<Napi::Function>());
   watcher_ = std::make_unique<FdWatcher>(*environment(), fd_, [this] {
     Napi::HandleScope scope(Env());
-    napi_value result = nullptr;
-    napi_make_callback(Env(), nullptr, Value(), on_readable_.Value(), 0, nullptr, &result);
+    CallFromLoop(Env(), Value(), on_readable_.Value(), 0, nullptr);
   });
 }
 

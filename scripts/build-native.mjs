@@ -2,14 +2,19 @@
 // Without a compiler the package still works over TCP: the build is skipped with a warning, unless
 // FABRIC_REQUIRE_NATIVE=1 (CI) makes that an error. Without rdma-core's headers the addon builds without
 // its verbs layer (binding.gyp) and says so at run time.
+//
+// FABRIC_SANITIZE=1 builds instead, for this machine only, an addon instrumented with AddressSanitizer and
+// UndefinedBehaviorSanitizer into build-sanitized/ (FABRIC_NATIVE_ADDON loads it; docs/ARCHITECTURE.md, "Native
+// code under the sanitizers"), and leaves build/ and prebuilds/ as they were.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
-const required = process.env.FABRIC_REQUIRE_NATIVE === '1';
+const sanitize = process.env.FABRIC_SANITIZE === '1';
+const required = process.env.FABRIC_REQUIRE_NATIVE === '1' || sanitize;
 
 function fail(message) {
   console.error(`build-native: ${message}`);
@@ -35,8 +40,8 @@ if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
   );
 }
 
-/** Builds with node-gyp for `arch` (with `env` added) and stages the result as the linux-`arch` prebuild. */
-function build(arch, env) {
+/** Builds with node-gyp for `arch` (with `env` added) and copies the result into the folder `into`. */
+function build(arch, env, into = join(root, 'prebuilds', `${process.platform}-${arch}`)) {
   const args = [nodeGyp, 'rebuild', `--nodedir=${nodedir}`, `--arch=${arch}`];
   const result = spawnSync(process.execPath, args, {
     cwd: root,
@@ -44,14 +49,23 @@ function build(arch, env) {
     env: { ...process.env, ...env },
   });
   if (result.status !== 0) return false;
-  const prebuild = join(root, 'prebuilds', `${process.platform}-${arch}`);
-  mkdirSync(prebuild, { recursive: true });
-  copyFileSync(
-    join(root, 'build', 'Release', 'fabric_transport.node'),
-    join(prebuild, 'fabric_transport.node'),
-  );
-  console.log(`build-native: ${join(prebuild, 'fabric_transport.node')}`);
+  mkdirSync(into, { recursive: true });
+  copyFileSync(join(root, 'build', 'Release', 'fabric_transport.node'), join(into, 'fabric_transport.node'));
+  console.log(`build-native: ${join(into, 'fabric_transport.node')}`);
   return true;
+}
+
+if (sanitize) {
+  // Every report aborts (UBSan would otherwise print and go on); frame pointers and -O1 keep stacks readable.
+  const flags = '-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1';
+  const kept = join(root, 'build-kept');
+  rmSync(kept, { recursive: true, force: true });
+  if (existsSync(join(root, 'build'))) renameSync(join(root, 'build'), kept);
+  const built = build(process.arch, { CFLAGS: flags, CXXFLAGS: flags, LDFLAGS: flags }, join(root, 'build-sanitized'));
+  rmSync(join(root, 'build'), { recursive: true, force: true });
+  if (existsSync(kept)) renameSync(kept, join(root, 'build'));
+  if (!built) fail('the sanitized build failed (gcc with libasan and libubsan is needed)');
+  process.exit(0);
 }
 
 // The linux-arm64 prebuild, cross-compiled when Debian's aarch64 compiler is there (g++-aarch64-linux-gnu);

@@ -95,11 +95,12 @@ const ROOT = join(__dirname, '..', '..');
 const FILE = 'fabric_transport.node';
 
 function load(): NativeAddon | string {
-  // The packaged prebuild first, then a local build (npm run build:native).
-  const candidates = [
-    join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, FILE),
-    join(ROOT, 'build', 'Release', FILE),
-  ];
+  // FABRIC_NATIVE_ADDON alone where it is set (a sanitized build, say); else the packaged prebuild, then a
+  // local build (npm run build:native).
+  const chosen = process.env.FABRIC_NATIVE_ADDON;
+  const candidates = chosen
+    ? [chosen]
+    : [join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, FILE), join(ROOT, 'build', 'Release', FILE)];
   const failures: string[] = [];
   for (const candidate of candidates) {
     try {
@@ -110,7 +111,7 @@ function load(): NativeAddon | string {
       );
     } catch (error) {
       const { code, message } = error as NodeJS.ErrnoException;
-      if (code !== 'MODULE_NOT_FOUND') failures.push(`${candidate}: ${message}`);
+      if (code !== 'MODULE_NOT_FOUND' || chosen) failures.push(`${candidate}: ${message}`);
     }
   }
   return failures.length > 0

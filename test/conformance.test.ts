@@ -9,7 +9,17 @@ import { promisify } from 'node:util';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
 import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
-import { atLeast, HOST, pair, pattern, rejectsWith, sleep, TRANSPORT, within } from './helpers.js';
+import {
+  atLeast,
+  HOST,
+  pair,
+  pattern,
+  RESIDENT_SET_MEASURED,
+  rejectsWith,
+  sleep,
+  TRANSPORT,
+  within,
+} from './helpers.js';
 
 /** File descriptors this process holds (sockets, RDMA channels, the addon's duplicates). */
 function openDescriptors(): number {
@@ -356,7 +366,9 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
       const footprint = JSON.parse(stdout) as { baseline: number; peak: number; intact: boolean };
       assert.ok(footprint.intact, 'data intact');
       const beyond = footprint.peak - footprint.baseline;
-      assert.ok(beyond <= 64 << 20, `${(beyond / 2 ** 20).toFixed(1)} MiB beyond the regions`);
+      if (RESIDENT_SET_MEASURED) {
+        assert.ok(beyond <= 64 << 20, `${(beyond / 2 ** 20).toFixed(1)} MiB beyond the regions`);
+      }
     });
 
     it('move 64 MiB each way intact with zero bytes copied in user space', async function () {
@@ -747,7 +759,8 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
       peakGrowth = Math.max(peakGrowth, process.memoryUsage().rss - residentBefore);
     }
     // 512 MiB went through registration; what stays is what the garbage collector has not reached yet.
-    assert.ok(peakGrowth < 256 << 20, `resident set grew by ${peakGrowth >> 20} MiB`);
+    if (RESIDENT_SET_MEASURED)
+      assert.ok(peakGrowth < 256 << 20, `resident set grew by ${peakGrowth >> 20} MiB`);
     assert.ok(
       openDescriptors() <= descriptorsBefore,
       `descriptors: ${descriptorsBefore} before, ${openDescriptors()} after`,

@@ -16,6 +16,13 @@ export const TRANSPORT = (process.env.FABRIC_TRANSPORT ?? 'tcp') as TransportKin
 /** Address both ends use: loopback, or the RDMA device's address (FABRIC_TEST_HOST) in the Soft-RoCE guest. */
 export const HOST = process.env.FABRIC_TEST_HOST ?? '127.0.0.1';
 
+/**
+ * Whether bounds on the resident set measure the library: not under AddressSanitizer (the sanitized addon with
+ * libasan preloaded, test/sanitizers/run.sh), whose allocator quarantines freed memory and maps shadow memory
+ * beside every allocation. Those tests still move and check their data there.
+ */
+export const RESIDENT_SET_MEASURED = !/libasan/.test(process.env.LD_PRELOAD ?? '');
+
 export interface Pair {
   listener: Listener;
   client: Connection;
