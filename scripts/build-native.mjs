@@ -61,7 +61,11 @@ if (sanitize) {
   const kept = join(root, 'build-kept');
   rmSync(kept, { recursive: true, force: true });
   if (existsSync(join(root, 'build'))) renameSync(join(root, 'build'), kept);
-  const built = build(process.arch, { CFLAGS: flags, CXXFLAGS: flags, LDFLAGS: flags }, join(root, 'build-sanitized'));
+  const built = build(
+    process.arch,
+    { CFLAGS: flags, CXXFLAGS: flags, LDFLAGS: flags },
+    join(root, 'build-sanitized'),
+  );
   rmSync(join(root, 'build'), { recursive: true, force: true });
   if (existsSync(kept)) renameSync(kept, join(root, 'build'));
   if (!built) fail('the sanitized build failed (gcc with libasan and libubsan is needed)');

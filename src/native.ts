@@ -100,7 +100,10 @@ function load(): NativeAddon | string {
   const chosen = process.env.FABRIC_NATIVE_ADDON;
   const candidates = chosen
     ? [chosen]
-    : [join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, FILE), join(ROOT, 'build', 'Release', FILE)];
+    : [
+        join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, FILE),
+        join(ROOT, 'build', 'Release', FILE),
+      ];
   const failures: string[] = [];
   for (const candidate of candidates) {
     try {
