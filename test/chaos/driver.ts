@@ -3,7 +3,10 @@
 // connections with operations in flight, deregisters regions in use and terminates workers. At the end every
 // process that is still alive stops: each must have settled every promise it was given, got its descriptors
 // and resident set back near its baseline, and seen every delivered byte intact.
-//   node out/test/chaos/driver.js [SECONDS]      (npm run test:chaos; FABRIC_TEST_HOST, CHAOS_CONNECTIONS)
+//   node out/test/chaos/driver.js [SECONDS]      (npm run test:chaos)
+// FABRIC_TEST_HOST: the address every transport listens on; CHAOS_CONNECTIONS: connections per client thread
+// (6); CHAOS_FAULT_MS: the mean time between two faults (400); CHAOS_STOP_MS: how long a process may take to
+// stop once told (30000). The Soft-RoCE guest, whose CPU is emulated, runs fewer, slower faults.
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { transports } from '../../src/index.js';
@@ -15,6 +18,8 @@ import type { ProcessReport } from './process-report.js';
 const seconds = Number(process.argv[2] ?? 120);
 const host = process.env.FABRIC_TEST_HOST ?? '127.0.0.1';
 const connections = Number(process.env.CHAOS_CONNECTIONS ?? 6);
+const faultMs = Number(process.env.CHAOS_FAULT_MS ?? 400);
+const stopMs = Number(process.env.CHAOS_STOP_MS ?? 30000);
 const kinds = transports()
   .filter((transport) => transport.available)
   .map((transport) => transport.kind);
@@ -106,7 +111,7 @@ async function stopAll(): Promise<void> {
           const timer = setTimeout(() => {
             participant.child.kill('SIGKILL');
             resolve();
-          }, 30000);
+          }, stopMs);
           participant.child.once('exit', () => {
             clearTimeout(timer);
             resolve();
@@ -122,7 +127,7 @@ function problems(): string[] {
   for (const participant of participants) {
     const report = participant.report;
     if (report === undefined) {
-      found.push(`${participant.role} did not stop within 30 s (something it awaited never settled)`);
+      found.push(`${participant.role} did not stop within ${stopMs} ms (something it awaited never settled)`);
       continue;
     }
     const { counts, baseline, after } = report;
@@ -174,7 +179,7 @@ async function main(): Promise<void> {
       for (const participant of participants) participant.child.send({ type: 'baseline' });
       warmed = true;
     }
-    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 400));
+    await new Promise((resolve) => setTimeout(resolve, faultMs * (0.5 + Math.random())));
     await injectFault();
   }
   await stopAll();
