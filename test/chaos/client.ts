@@ -20,6 +20,9 @@ const workers: WorkerState[] = [];
 const terminated = newCounts();
 let warm: Usage | undefined;
 let endpoints: Endpoint[] = [];
+let stopping = false;
+/** The worker being replaced, if any: stop() waits for it. */
+let replacing: Promise<void> = Promise.resolve();
 
 function startWorker(): void {
   const worker = new Worker(join(__dirname, 'client-worker.js'), { workerData: { size: Number(perWorker) } });
@@ -40,10 +43,12 @@ async function terminateOne(): Promise<void> {
   if (state === undefined) return;
   await state.worker.terminate();
   addCounts(terminated, state.counts);
-  startWorker();
+  if (!stopping) startWorker();
 }
 
-async function stop(baseline: Awaited<ReturnType<typeof usage>>): Promise<void> {
+async function stop(baseline: Usage): Promise<void> {
+  stopping = true;
+  await replacing;
   await pool.stop();
   for (const { worker } of workers) worker.postMessage({ type: 'stop' });
   const counts = newCounts();
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
       if (target === workers.length) pool.closeOne();
       else workers[target]?.worker.postMessage(message);
     }
-    if (message.type === 'terminate-worker') void terminateOne();
+    if (message.type === 'terminate-worker') replacing = replacing.then(terminateOne);
     if (message.type === 'baseline') void usage().then((now) => (warm = now));
     if (message.type === 'stop') {
       clearInterval(ticker);
