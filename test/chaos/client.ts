@@ -3,6 +3,7 @@
 //   node client.js ROLE CONNECTIONS WORKERS CONNECTIONS_PER_WORKER
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { connect } from '../../src/index.js';
 import { ConnectionPool, type Endpoint } from './connection-pool.js';
 import { addCounts, type Counts, newCounts } from './counts.js';
 import { type ProcessReport, type Usage, usage, waitForDescriptors } from './process-report.js';
@@ -77,15 +78,36 @@ function countsSoFar(): Counts {
   return counts;
 }
 
-async function main(): Promise<void> {
-  const baseline = await usage();
+/**
+ * Starts the traffic, once the first endpoints are known. One connection to each transport goes first, so that
+ * what the libraries keep for the process's life (RDMA device contexts, this thread's CM channel) is part of
+ * the baseline.
+ */
+async function begin(): Promise<Usage> {
+  const byTransport = new Map(endpoints.map((endpoint) => [endpoint.transport, endpoint]));
+  for (const endpoint of byTransport.values()) {
+    await connect(endpoint)
+      .then((connection) => connection.close())
+      .catch(() => {});
+  }
+  const now = await usage();
   for (let i = 0; i < Number(workerCount); i++) startWorker();
+  pool.setEndpoints(endpoints);
+  return now;
+}
+
+async function main(): Promise<void> {
+  let baseline: Promise<Usage> | undefined;
   const ticker = setInterval(() => process.send?.({ type: 'counts', counts: countsSoFar() }), 500);
   process.on('message', (message: { type: string; endpoints?: Endpoint[] }) => {
     if (message.type === 'endpoints') {
       endpoints = message.endpoints ?? [];
-      pool.setEndpoints(endpoints);
-      for (const { worker } of workers) worker.postMessage(message);
+      if (baseline === undefined) {
+        baseline = begin();
+      } else {
+        pool.setEndpoints(endpoints);
+        for (const { worker } of workers) worker.postMessage(message);
+      }
     }
     if (message.type === 'close-one') {
       const target = Math.floor(Math.random() * (workers.length + 1));
@@ -96,7 +118,7 @@ async function main(): Promise<void> {
     if (message.type === 'baseline') void usage().then((now) => (warm = now));
     if (message.type === 'stop') {
       clearInterval(ticker);
-      void stop(baseline);
+      void (baseline ?? usage()).then(stop);
     }
   });
   process.send?.({ type: 'ready' });

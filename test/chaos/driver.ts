@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     spawn('client', role, role !== 'stable-client');
   await Promise.all(participants.map((participant) => participant.ready));
   await broadcastEndpoints();
-  const warmAt = started + Math.min(10, seconds / 4) * 1000;
+  const warmAt = started + (seconds / 2) * 1000;
   let warmed = false;
   while (Date.now() - started < seconds * 1000) {
     if (!warmed && Date.now() >= warmAt) {
