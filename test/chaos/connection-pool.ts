@@ -1,7 +1,8 @@
-// A client's connections in the chaos run: `size` slots, each connecting to a random server endpoint and
+// A client's connections in the chaos run: `size` slots, each connecting to a random server endpoint (in a
+// random poll mode) and
 // running traffic until it ends (a peer killed, a close ordered by the driver), then connecting again, until
 // stop(). Used on a client's main thread and in each of its workers.
-import { type Connection, connect, type TransportKind } from '../../src/index.js';
+import { type Connection, connect, type PollMode, type TransportKind } from '../../src/index.js';
 import { type Counts, track } from './counts.js';
 import { ClientTraffic } from './traffic.js';
 
@@ -10,6 +11,8 @@ export interface Endpoint {
   host: string;
   port: number;
 }
+
+const POLL_MODES: PollMode[] = ['event', 'spin', 'hybrid'];
 
 export class ConnectionPool {
   private endpoints: Endpoint[] = [];
@@ -45,7 +48,8 @@ export class ConnectionPool {
       const endpoint = this.endpoints[Math.floor(Math.random() * this.endpoints.length)] as Endpoint;
       let connection: Connection;
       try {
-        connection = await track(this.counts, connect({ ...endpoint, handshakeTimeout: 5000 }));
+        const pollMode = POLL_MODES[Math.floor(Math.random() * POLL_MODES.length)];
+        connection = await track(this.counts, connect({ ...endpoint, pollMode, handshakeTimeout: 5000 }));
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;

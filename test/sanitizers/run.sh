@@ -5,7 +5,7 @@
 # Any report fails the run, in this process or in any process the tests start (killed peers included).
 #
 #   bash test/sanitizers/run.sh        TCP on the host: conformance in every poll mode, workers, hostile
-#                                      peers and the fuzzers
+#                                      peers, the fuzzers and a 60 s chaos run
 #   FABRIC_TRANSPORT=roce bash test/sanitizers/run.sh    (in the Soft-RoCE guest) conformance in every poll
 #                                      mode and workers over verbs
 set -Eeuo pipefail
@@ -45,6 +45,8 @@ mocha out/test/workers.test.js || status=1
 if [[ ${FABRIC_TRANSPORT:-tcp} == tcp ]]; then
   echo "== sanitized: hostile peers and the fuzzers"
   mocha out/test/tcp-hostile-peers.test.js out/test/fuzz-decoders.test.js || status=1
+  echo "== sanitized: a chaos run"
+  node out/test/chaos/driver.js "${SANITIZED_CHAOS_SECONDS:-60}" || status=1
 fi
 
 shopt -s nullglob
