@@ -82,8 +82,9 @@ const LoadedCuda& Cuda() {
 struct PinnedRanges : EnvironmentPart {
   explicit PinnedRanges(Environment&) {}
   void Release() override {
+    // Only memory that was pinned, so with CUDA loaded, is listed.
+    if (starts.empty()) return;
     const LoadedCuda& cuda = Cuda();
-    if (starts.empty() || !cuda.error.empty()) return;
     cuda.api.ctx_push_current(cuda.api.context);
     for (void* start : starts) cuda.api.host_unregister(start);
     CUcontext popped = nullptr;
