@@ -40,7 +40,7 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  fabric::Environment::Install(env);
+  if (!fabric::Environment::Install(env)) return exports;
   exports.Set("interface", Napi::Number::New(env, kInterface));
   exports.Set("status", Napi::Function::New(env, Status));
   exports.Set("maxWriteParts", Napi::Number::New(env, fabric::kMaxWriteParts));

@@ -1,5 +1,5 @@
-// The process's RDMA-CM event channel: one non-blocking channel watched on the Node event loop, whose
-// events are handed to the Endpoint that owns each cm_id.
+// An environment's RDMA-CM event channel: one non-blocking channel watched on its event loop, whose events
+// are handed to the Endpoint that owns each cm_id.
 #pragma once
 
 #include <napi.h>

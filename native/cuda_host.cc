@@ -131,8 +131,9 @@ Napi::Value CudaHostRegister(const Napi::CallbackInfo& info) {
 Napi::Value CudaHostUnregister(const Napi::CallbackInfo& info) {
   return WithContext(info, "cuMemHostUnregister",
                      [](const CudaApi& api, void* data, size_t, std::unordered_set<void*>& pinned) {
-                       pinned.erase(data);
-                       return api.host_unregister(data);
+                       const CUresult result = api.host_unregister(data);
+                       if (result == 0) pinned.erase(data);
+                       return result;
                      });
 }
 

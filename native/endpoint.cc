@@ -157,8 +157,12 @@ void Endpoint::OnCmEvent(const CmEvent& event) {
     case RDMA_CM_EVENT_CONNECT_REQUEST: {
       napi_value incoming = Wrap(env, event.id);
       if (incoming == nullptr) {
-        rdma->reject(event.id, nullptr, 0);
-        rdma->destroy_id(event.id);
+        // Refused while it is still the listener's; an Endpoint made before the failure owns it (and the
+        // environment's end releases it).
+        if (event.id->context == this) {
+          rdma->reject(event.id, nullptr, 0);
+          rdma->destroy_id(event.id);
+        }
         return;
       }
       Emit({Napi::String::New(env, "connect-request"), incoming, Bytes(env, event.private_data)});
@@ -424,7 +428,13 @@ Napi::Value Endpoint::Register(const Napi::CallbackInfo& info) {
     return Fail(env, "ibv_reg_mr", error);
   }
   Napi::Object region = RdmaOf(env).memory_region_class.New({});
-  MemoryRegion::Unwrap(region)->Attach(mr, view);
+  // Empty where JS can no longer run (a worker being terminated meanwhile): the MR must not outlive this.
+  MemoryRegion* wrapped = region.IsEmpty() ? nullptr : MemoryRegion::Unwrap(region);
+  if (wrapped == nullptr) {
+    Rdma()->dereg_mr(mr);
+    return env.Undefined();
+  }
+  wrapped->Attach(mr, view);
   region.Set("lkey", Napi::Number::New(env, mr->lkey));
   region.Set("rkey", Napi::Number::New(env, mr->rkey));
   region.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(mr->addr))));

@@ -10,12 +10,18 @@ Resource::~Resource() {
   if (environment_ != nullptr) environment_->resources_.erase(this);
 }
 
-Environment::Environment(napi_env env) : env_(env) { napi_get_uv_event_loop(env, &loop_); }
+Environment::Environment(napi_env env) { napi_get_uv_event_loop(env, &loop_); }
 
-void Environment::Install(Napi::Env env) {
+bool Environment::Install(Napi::Env env) {
   auto* environment = new Environment(env);
+  if (napi_add_async_cleanup_hook(env, OnEnd, environment, &environment->hook_) != napi_ok) {
+    delete environment;
+    Napi::Error::New(env, "fabric-transport: cannot add the environment's cleanup hook")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
   napi_set_instance_data(env, environment, OnFinalize, nullptr);
-  napi_add_async_cleanup_hook(env, OnEnd, environment, &environment->hook_);
+  return true;
 }
 
 Environment& Environment::Of(Napi::Env env) {

@@ -48,14 +48,13 @@ class EnvironmentPart {
 
 class Environment {
  public:
-  // Called from the addon's Init, once per environment.
-  static void Install(Napi::Env env);
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+  // Called from the addon's Init, once per environment; false (with a JS exception pending) if it cannot be.
+  static bool Install(Napi::Env env);
   static Environment& Of(Napi::Env env);
 
-  napi_env env() const { return env_; }
   uv_loop_t* loop() const { return loop_; }
-  // Whether the environment has ended: no JS runs there any more.
-  bool ended() const { return ended_; }
 
   template <typename Part>
   Part& Get() {
@@ -78,7 +77,6 @@ class Environment {
   static void OnFinalize(napi_env env, void* self, void* hint);
   void FinishWhenClosed();
 
-  napi_env env_;
   uv_loop_t* loop_ = nullptr;
   std::unordered_set<Resource*> resources_;
   std::vector<std::pair<const char*, std::unique_ptr<EnvironmentPart>>> parts_;

@@ -25,6 +25,8 @@ class FdWatcher {
     uv_poll_t handle;
     std::function<void()> on_readable;
     Environment* environment;
+    // False where uv_poll_init refused the descriptor: then there is no handle to close.
+    bool open;
   };
   State* state_;
 };

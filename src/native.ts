@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** What native/devices.cc reports for one device. */
 export interface NativeDevice {
@@ -97,7 +97,7 @@ const FILE = 'fabric_transport.node';
 function load(): NativeAddon | string {
   // FABRIC_NATIVE_ADDON alone where it is set (a sanitized build, say); else the packaged prebuild, then a
   // local build (npm run build:native).
-  const chosen = process.env.FABRIC_NATIVE_ADDON;
+  const chosen = process.env.FABRIC_NATIVE_ADDON ? resolve(process.env.FABRIC_NATIVE_ADDON) : undefined;
   const candidates = chosen
     ? [chosen]
     : [
