@@ -3,12 +3,12 @@
 // each); the Soft-RoCE guest and hosts with RDMA NICs run it unchanged.
 import * as assert from 'node:assert/strict';
 import { execFile, fork } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
 import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
+import { openDescriptors } from './descriptors.js';
 import {
   atLeast,
   HOST,
@@ -20,11 +20,6 @@ import {
   TRANSPORT,
   within,
 } from './helpers.js';
-
-/** File descriptors this process holds (sockets, RDMA channels, the addon's duplicates). */
-function openDescriptors(): number {
-  return readdirSync('/proc/self/fd').length;
-}
 
 describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_POLL ?? 'event'}`, () => {
   describe('connections', () => {

@@ -4,9 +4,10 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { connect } from '../../src/index.js';
+import { descriptorsBackTo } from '../descriptors.js';
 import { ConnectionPool, type Endpoint } from './connection-pool.js';
 import { addCounts, type Counts, newCounts } from './counts.js';
-import { type ProcessReport, type Usage, usage, waitForDescriptors } from './process-report.js';
+import { type ProcessReport, type Usage, usage } from './process-report.js';
 
 const [role = 'client', connections = '4', workerCount = '1', perWorker = '2'] = process.argv.slice(2);
 
@@ -56,7 +57,7 @@ async function stop(baseline: Usage): Promise<void> {
   addCounts(counts, pool.counts);
   for (const state of workers) addCounts(counts, await (state.stopped as Promise<Counts>));
   await Promise.all(workers.map(({ worker }) => worker.terminate()));
-  await waitForDescriptors(baseline.descriptors, 5000);
+  await descriptorsBackTo(baseline.descriptors, 5000);
   const report: ProcessReport = {
     type: 'report',
     role,

@@ -64,20 +64,3 @@ export function noteRejection(counts: Counts, error: unknown): void {
     counts.unexpected.push(`${code}: ${(error as Error)?.stack ?? String(error)}`);
   }
 }
-
-/** Bytes of `length` derived from `seed`: what a receiver checks a message or a range against. */
-export function fill(target: Uint8Array, seed: number): void {
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < target.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    target[i] = x & 0xff;
-  }
-}
-
-export function matches(bytes: Uint8Array, seed: number): boolean {
-  const expected = new Uint8Array(bytes.length);
-  fill(expected, seed);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(expected);
-}

@@ -1,7 +1,7 @@
 // What a chaos process says about itself when stopped: its counts, and its descriptors and resident set
 // against the baselines it took before any traffic and once warm (the heap, JIT code and allocator arenas a
 // busy process keeps are no leak; what grows beyond them is).
-import { readdirSync } from 'node:fs';
+import { openDescriptors } from '../descriptors.js';
 import type { Counts } from './counts.js';
 
 export interface ProcessReport {
@@ -29,19 +29,7 @@ export async function usage(): Promise<Usage> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   return {
-    descriptors: readdirSync('/proc/self/fd').length,
+    descriptors: openDescriptors(),
     residentMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
   };
-}
-
-/** Resolves once the process holds no more descriptors than `baseline`, or after `deadlineMs`. */
-export function waitForDescriptors(baseline: number, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  return new Promise((resolve) => {
-    const poll = () => {
-      if (readdirSync('/proc/self/fd').length <= baseline || Date.now() > end) resolve();
-      else setTimeout(poll, 50);
-    };
-    poll();
-  });
 }

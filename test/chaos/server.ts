@@ -2,9 +2,10 @@
 // given, a ServedConnection per client connection.
 //   node server.js ROLE HOST TRANSPORT[,TRANSPORT...]
 import { type Listener, listen, type TransportKind } from '../../src/index.js';
+import { descriptorsBackTo } from '../descriptors.js';
 import type { Endpoint } from './connection-pool.js';
 import { newCounts } from './counts.js';
-import { type ProcessReport, type Usage, usage, waitForDescriptors } from './process-report.js';
+import { type ProcessReport, type Usage, usage } from './process-report.js';
 import { ServedConnection } from './traffic.js';
 
 const [role = 'server', host = '127.0.0.1', kinds = 'tcp'] = process.argv.slice(2);
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       await Promise.all(accepting);
       await Promise.all([...served].map(({ connection }) => connection.close()));
       await Promise.all(serving);
-      await waitForDescriptors(baseline.descriptors, 5000);
+      await descriptorsBackTo(baseline.descriptors, 5000);
       const report: ProcessReport = { type: 'report', role, counts, baseline, warm, after: await usage() };
       process.send?.(report, () => process.exit(0));
     }

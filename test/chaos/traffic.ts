@@ -3,7 +3,8 @@
 // echoes, checks what it receives, and swaps the connection's region for a new one when told to (the old
 // one deregistered while the client may be using it). Every message carries the seed its bytes derive from.
 import { type Connection, type Region, register } from '../../src/index.js';
-import { type Counts, fill, matches, noteRejection, track } from './counts.js';
+import { pattern } from '../helpers.js';
+import { type Counts, noteRejection, track } from './counts.js';
 
 const DESCRIPTOR = 0x44;
 const ECHO = 0x4d;
@@ -24,8 +25,13 @@ function echoMessage(seed: number, size: number): Uint8Array {
   const message = new Uint8Array(5 + size);
   message[0] = ECHO;
   new DataView(message.buffer).setUint32(1, seed, true);
-  fill(message.subarray(5), seed);
+  message.set(pattern(size, seed), 5);
   return message;
+}
+
+/** Whether `bytes` are what `pattern` derives from `seed`. */
+function matches(bytes: Uint8Array, seed: number): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(pattern(bytes.length, seed));
 }
 
 function seedOf(message: Uint8Array): number {
@@ -147,7 +153,7 @@ export class ClientTraffic {
         const seed = 1 + randomInt(0x7fffffff);
         const source = this.source.slice(i * span, length);
         const target = this.target.slice(i * span, length);
-        fill(source.bytes, seed);
+        source.bytes.set(pattern(length, seed));
         await track(this.counts, this.connection.write(source, descriptor, i * span));
         await track(this.counts, this.connection.read(target, descriptor, i * span));
         if (matches(target.bytes, seed)) {
