@@ -12,7 +12,7 @@
 // (pingpong --listen), so it bounds what clients can make it hold.
 
 import { serveDeviceClient } from '../examples/remote-tensor/server.js';
-import { errorCodeFromWire, errorCodeToWire } from '../src/errors.js';
+import { errorCodeFromWire, errorCodeToWire } from '../src/api/errors.js';
 import { type Connection, FabricError, type Listener, type Region, register } from '../src/index.js';
 import { within } from './budget.js';
 

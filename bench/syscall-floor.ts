@@ -6,7 +6,7 @@
 import { fork } from 'node:child_process';
 import * as net from 'node:net';
 import { constants } from 'node:os';
-import { type NativeAddon, nativeAddon } from '../src/native.js';
+import { type NativeAddon, nativeAddon } from '../src/core/native-addon.js';
 import { median } from './statistics.js';
 
 const SIZE = 8;

@@ -1,18 +1,26 @@
-import { isLoopback, numericAddress } from './address.js';
-import type { Connection } from './connection.js';
-import { FabricError } from './errors.js';
-import { FabricListener } from './fabric-listener.js';
-import type { Listener } from './listener.js';
-import { type ConnectOptions, checkHost, checkPort, type ListenOptions, resolveOptions } from './options.js';
-import { chooseTransport } from './selection.js';
+import type { Connection } from './api/connection.js';
+import { FabricError } from './api/errors.js';
+import type { Listener } from './api/listener.js';
+import { FabricListener } from './core/fabric-listener.js';
+import {
+  type ConnectOptions,
+  checkHost,
+  checkPort,
+  type ListenOptions,
+  resolveOptions,
+} from './core/options.js';
+import { chooseTransport } from './core/selection.js';
 import { TcpConnection } from './transports/tcp/connection.js';
 import { TcpAcceptor } from './transports/tcp/listener.js';
 import { VerbsConnection } from './transports/verbs/connection.js';
 import { VerbsAcceptor } from './transports/verbs/listener.js';
+import { isLoopback, numericAddress } from './util/address.js';
 
-export type { Connection } from './connection.js';
-export { FabricError, type FabricErrorCode } from './errors.js';
-export type { Listener } from './listener.js';
+export type { Connection } from './api/connection.js';
+export { FabricError, type FabricErrorCode } from './api/errors.js';
+export type { Listener } from './api/listener.js';
+export { type Access, Region, RegionSlice, type RegisterOptions, register } from './api/region.js';
+export { type Stats, stats } from './api/stats.js';
 export type {
   ConnectOptions,
   DeviceFilter,
@@ -21,11 +29,9 @@ export type {
   TransportChoice,
   TransportKind,
   TransportOptions,
-} from './options.js';
-export type { RdmaDevice, RdmaGid, RdmaPort } from './rdma-devices.js';
-export { type Access, Region, RegionSlice, type RegisterOptions, register } from './region.js';
-export { type TransportInfo, transports } from './selection.js';
-export { type Stats, stats } from './stats.js';
+} from './core/options.js';
+export { type TransportInfo, transports } from './core/selection.js';
+export type { RdmaDevice, RdmaGid, RdmaPort } from './transports/verbs/devices.js';
 
 function requireOptions<T>(options: T, what: string): T {
   if (options === null || typeof options !== 'object') {

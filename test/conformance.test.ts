@@ -5,8 +5,8 @@ import * as assert from 'node:assert/strict';
 import { execFile, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { nativeAddon } from '../src/core/native-addon.js';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
-import { nativeAddon } from '../src/native.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { openDescriptors } from './descriptors.js';
 import {

@@ -4,7 +4,7 @@
 // FUZZ_RUNS scales the number of inputs (CI runs at least 100,000 in all); each property is bounded in time.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FabricError } from '../src/errors.js';
+import { FabricError } from '../src/api/errors.js';
 import { decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeErrorFrame } from '../src/protocol/error-frame.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from '../src/protocol/frame.js';
 import { DISCARD, FrameReader, type FrameSink } from '../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
-import { decodeSegments } from '../src/protocol/verbs-frames.js';
+import { decodeSegments } from '../src/transports/verbs/frames.js';
 import { frame, header, MAX_PAYLOAD, mutate, mutation } from './fuzz-frames.js';
 import { clientHello } from './helpers.js';
 

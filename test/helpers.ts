@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import type { TransportOptions } from '../src/core/options.js';
 import {
   type Connection,
   connect,
@@ -8,7 +9,6 @@ import {
   listen,
   type TransportKind,
 } from '../src/index.js';
-import type { TransportOptions } from '../src/options.js';
 import { type Hello, newNonce } from '../src/protocol/handshake.js';
 
 /** The transport the conformance suite runs against: FABRIC_TRANSPORT, default tcp. */

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { FabricError } from '../src/errors.js';
+import { FabricError } from '../src/api/errors.js';
+import { stats } from '../src/api/stats.js';
 import { DESCRIPTOR_SIZE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import {
   decodeHeader,
@@ -12,7 +13,6 @@ import {
 } from '../src/protocol/frame.js';
 import { DISCARD, FrameReader } from '../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello, newNonce, tokenProof } from '../src/protocol/handshake.js';
-import { stats } from '../src/stats.js';
 import { clientHello, pattern } from './helpers.js';
 
 function throwsCode(fn: () => unknown, code: string): void {

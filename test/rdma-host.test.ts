@@ -6,9 +6,9 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { errorCodeFromWire } from '../src/errors.js';
+import { errorCodeFromWire } from '../src/api/errors.js';
+import { type NativeAddon, type NativeMemoryRegion, nativeAddon } from '../src/core/native-addon.js';
 import { connect, type Listener, listen, register, stats, transports } from '../src/index.js';
-import { type NativeAddon, type NativeMemoryRegion, nativeAddon } from '../src/native.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
 import {
   fabricTransport,

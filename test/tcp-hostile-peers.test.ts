@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import fc from 'fast-check';
-import { errorCodeToWire } from '../src/errors.js';
+import { errorCodeToWire } from '../src/api/errors.js';
 import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
 import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
 import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';

@@ -1,5 +1,10 @@
 // Command-line options: `--name value` and `--flag`, checked, with plain-words errors.
-import { parseByteSize, type ResolvedOptions, resolveOptions, type TransportOptions } from '../options.js';
+import {
+  parseByteSize,
+  type ResolvedOptions,
+  resolveOptions,
+  type TransportOptions,
+} from '../core/options.js';
 
 /** Bad usage: the command prints the message and its usage, and exits with 2. */
 export class UsageError extends Error {}

@@ -1,5 +1,5 @@
 import { runSuite } from '../../bench/suite.js';
-import type { PollMode, TransportKind } from '../options.js';
+import type { PollMode, TransportKind } from '../core/options.js';
 import { Flags, resolvedOptions } from './arguments.js';
 import {
   MEASUREMENT_SWITCHES,

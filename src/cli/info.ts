@@ -1,6 +1,6 @@
-import type { ResolvedOptions } from '../options.js';
-import type { RdmaDevice } from '../rdma-devices.js';
-import { type TransportInfo, transportsFor } from '../selection.js';
+import type { ResolvedOptions } from '../core/options.js';
+import { type TransportInfo, transportsFor } from '../core/selection.js';
+import type { RdmaDevice } from '../transports/verbs/devices.js';
 import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
 import { Flags, resolvedOptions } from './arguments.js';
 

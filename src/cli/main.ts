@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `fabric-transport` command. Exit codes: 0 done, 1 failed, 2 bad usage.
-import { FabricError } from '../errors.js';
+import { FabricError } from '../api/errors.js';
 import { UsageError } from './arguments.js';
 import { BENCH_USAGE, benchCommand } from './bench-command.js';
 import { INFO_USAGE, infoCommand } from './info.js';

@@ -8,7 +8,7 @@ import { formatTables } from '../../bench/report/table.js';
 import type { BenchResults } from '../../bench/results.js';
 import type { Progress } from '../../bench/rounds.js';
 import { BENCH_MAX_REGION } from '../../bench/service.js';
-import { FabricError } from '../errors.js';
+import { FabricError } from '../api/errors.js';
 import { type Flags, UsageError } from './arguments.js';
 
 export const MEASUREMENT_VALUED = [

@@ -4,8 +4,8 @@ import { interleaved, ourMeasurements } from '../../bench/plan.js';
 import { runRounds } from '../../bench/rounds.js';
 import { assembleResults } from '../../bench/run-results.js';
 import { BENCH_MAX_MESSAGE, serveBench } from '../../bench/service.js';
+import type { TransportChoice } from '../core/options.js';
 import { listen } from '../index.js';
-import type { TransportChoice } from '../options.js';
 import { Flags, UsageError } from './arguments.js';
 import * as measurement from './measurement-flags.js';
 

@@ -1,4 +1,4 @@
-import { FabricError } from '../errors.js';
+import { FabricError } from '../api/errors.js';
 
 /** Byte size of a region descriptor (docs/PROTOCOL.md, "Region descriptor"). */
 export const DESCRIPTOR_SIZE = 24;

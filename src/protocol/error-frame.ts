@@ -1,4 +1,4 @@
-import { errorCodeFromWire, errorCodeToWire, FabricError } from '../errors.js';
+import { errorCodeFromWire, errorCodeToWire, FabricError } from '../api/errors.js';
 import { type FrameHeader, FrameType, type HeaderFields, MAX_ERROR_TEXT } from './frame.js';
 
 /** An Error frame for operation `id` (0: the whole connection): its header's fields and UTF-8 text. */

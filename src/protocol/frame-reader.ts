@@ -1,4 +1,4 @@
-import { counters } from '../stats.js';
+import { counters } from '../api/stats.js';
 import {
   carriesPlacedPayload,
   decodeHeader,

@@ -1,4 +1,4 @@
-import { FabricError } from '../errors.js';
+import { FabricError } from '../api/errors.js';
 import { DESCRIPTOR_SIZE } from './descriptor.js';
 
 /** Every frame starts with this fixed header (docs/PROTOCOL.md has the byte layout). */

@@ -1,5 +1,5 @@
-import { FabricError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import { FabricError } from '../api/errors.js';
+import type { ResolvedOptions } from '../core/options.js';
 import { type FrameHeader, FrameType } from './frame.js';
 import {
   decodeHello,

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { FabricError } from '../errors.js';
+import { FabricError } from '../api/errors.js';
 import { HEADER_SIZE, HELLO_SIZE } from './frame.js';
 
 export const PROTOCOL_VERSION = 1;

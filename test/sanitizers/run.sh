@@ -26,7 +26,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan
 
 # The suites below must really load this addon, with the runtime in place.
 node -e '
-  const { nativeAddon } = require("./dist/src/native.js");
+  const { nativeAddon } = require("./dist/src/core/native-addon.js");
   const loaded = nativeAddon();
   const maps = require("node:fs").readFileSync("/proc/self/maps", "utf8");
   if (typeof loaded === "string") throw new Error(loaded);

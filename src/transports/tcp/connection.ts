@@ -1,9 +1,10 @@
 import * as net from 'node:net';
-import { prepareOneSided } from '../../connection.js';
-import { BaseConnection, type OneSidedOperation } from '../../connection-base.js';
-import { FabricError, fromSocketError } from '../../errors.js';
-import { Fifo } from '../../fifo.js';
-import type { ResolvedOptions } from '../../options.js';
+import { prepareOneSided } from '../../api/connection.js';
+import { FabricError, fromSocketError } from '../../api/errors.js';
+import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../api/region.js';
+import { counters } from '../../api/stats.js';
+import { BaseConnection, type OneSidedOperation } from '../../core/connection-base.js';
+import type { ResolvedOptions } from '../../core/options.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
 import { errorFrame } from '../../protocol/error-frame.js';
 import {
@@ -18,8 +19,7 @@ import {
 import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reader.js';
 import { CAPABILITY_READ_AHEAD } from '../../protocol/handshake.js';
 import type { Role } from '../../protocol/handshake-session.js';
-import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../region.js';
-import { counters } from '../../stats.js';
+import { Fifo } from '../../util/fifo.js';
 import { DirectSocket, READ_END } from './direct-socket.js';
 
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */

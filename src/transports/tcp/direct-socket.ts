@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { type NativeAddon, nativeAddon } from '../../native.js';
+import { type NativeAddon, nativeAddon } from '../../core/native-addon.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
 /** What read() returns at the end of the stream, and where it cannot read (another platform, an error). */

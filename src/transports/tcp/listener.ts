@@ -1,7 +1,7 @@
 import * as net from 'node:net';
-import { fromSocketError } from '../../errors.js';
-import type { Acceptor, FabricListener } from '../../fabric-listener.js';
-import type { ResolvedOptions } from '../../options.js';
+import { fromSocketError } from '../../api/errors.js';
+import type { Acceptor, FabricListener } from '../../core/fabric-listener.js';
+import type { ResolvedOptions } from '../../core/options.js';
 import { TcpConnection } from './connection.js';
 
 /** A TCP listening socket; each accepted socket's connection goes to the listener for its handshake. */

@@ -1,15 +1,17 @@
-import { prepareOneSided } from '../../connection.js';
-import { BaseConnection, type OneSidedOperation } from '../../connection-base.js';
-import { FabricError } from '../../errors.js';
-import { Fifo } from '../../fifo.js';
+import { prepareOneSided } from '../../api/connection.js';
+import { FabricError } from '../../api/errors.js';
+import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../api/region.js';
+import { counters } from '../../api/stats.js';
+import { BaseConnection, type OneSidedOperation } from '../../core/connection-base.js';
 import {
   type EndpointEvent,
   type NativeAddon,
   type NativeEndpoint,
   type NativeMemoryRegion,
   nativeAddon,
-} from '../../native.js';
-import type { ResolvedOptions } from '../../options.js';
+} from '../../core/native-addon.js';
+import type { ResolvedOptions } from '../../core/options.js';
+import { gidSourceAddress, routeKind } from '../../core/selection.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor } from '../../protocol/descriptor.js';
 import { errorFrame } from '../../protocol/error-frame.js';
 import {
@@ -20,6 +22,8 @@ import {
   HEADER_SIZE,
 } from '../../protocol/frame.js';
 import type { Role } from '../../protocol/handshake-session.js';
+import { Fifo } from '../../util/fifo.js';
+import { completionError, connectError } from './errors.js';
 import {
   decodeSegments,
   EAGER_LIMIT,
@@ -29,11 +33,7 @@ import {
   RECEIVE_BUFFERS,
   RECEIVE_CREDITS,
   type Segment,
-} from '../../protocol/verbs-frames.js';
-import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../region.js';
-import { gidSourceAddress, routeKind } from '../../selection.js';
-import { counters } from '../../stats.js';
-import { completionError, connectError } from './errors.js';
+} from './frames.js';
 import {
   type DeviceRegistration,
   LOCAL_WRITE,

@@ -1,4 +1,4 @@
-import { errorCodeFromWire, errorCodeToWire, FabricError } from '../../errors.js';
+import { errorCodeFromWire, errorCodeToWire, FabricError } from '../../api/errors.js';
 
 /** Private data of a connection request this library rejects on purpose: magic, u8 error code, UTF-8 text. */
 const REJECT_MAGIC = Buffer.from('FTRJ');

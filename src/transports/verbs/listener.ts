@@ -1,7 +1,7 @@
-import { FabricError } from '../../errors.js';
-import type { Acceptor, FabricListener } from '../../fabric-listener.js';
-import type { NativeEndpoint } from '../../native.js';
-import type { ResolvedOptions } from '../../options.js';
+import { FabricError } from '../../api/errors.js';
+import type { Acceptor, FabricListener } from '../../core/fabric-listener.js';
+import type { NativeEndpoint } from '../../core/native-addon.js';
+import type { ResolvedOptions } from '../../core/options.js';
 import { VerbsConnection } from './connection.js';
 import { rejection } from './errors.js';
 

@@ -1,8 +1,8 @@
-import { isLoopback, numericAddress } from '../../address.js';
-import { FabricError } from '../../errors.js';
-import type { EndpointEvent } from '../../native.js';
-import type { ResolvedOptions, TransportKind } from '../../options.js';
-import { chooseTransport, gidSourceAddress, routeKind, transportsFor } from '../../selection.js';
+import { FabricError } from '../../api/errors.js';
+import type { EndpointEvent } from '../../core/native-addon.js';
+import type { ResolvedOptions, TransportKind } from '../../core/options.js';
+import { chooseTransport, gidSourceAddress, routeKind, transportsFor } from '../../core/selection.js';
+import { isLoopback, numericAddress } from '../../util/address.js';
 import { VerbsConnection } from './connection.js';
 
 /** Which transport 'auto' uses for a peer, and why. */

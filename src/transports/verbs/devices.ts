@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NativeAddon } from './native.js';
-import type { DeviceFilter } from './options.js';
+import type { NativeAddon } from '../../core/native-addon.js';
+import type { DeviceFilter } from '../../core/options.js';
 
 export interface RdmaGid {
   index: number;

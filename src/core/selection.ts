@@ -1,5 +1,6 @@
-import { FabricError } from './errors.js';
-import { type NativeAddon, nativeAddon } from './native.js';
+import { FabricError } from '../api/errors.js';
+import { filterDevices, type RdmaDevice, rdmaDevices } from '../transports/verbs/devices.js';
+import { type NativeAddon, nativeAddon } from './native-addon.js';
 import {
   type DeviceFilter,
   type ResolvedOptions,
@@ -7,7 +8,6 @@ import {
   type TransportKind,
   type TransportOptions,
 } from './options.js';
-import { filterDevices, type RdmaDevice, rdmaDevices } from './rdma-devices.js';
 
 export interface TransportInfo {
   kind: TransportKind;

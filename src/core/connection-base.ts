@@ -1,12 +1,12 @@
-import { AsyncQueue } from './async-queue.js';
-import { type Connection, messageParts } from './connection.js';
-import { FabricError } from './errors.js';
+import { type Connection, messageParts } from '../api/connection.js';
+import { FabricError } from '../api/errors.js';
+import type { Region, RegionSlice } from '../api/region.js';
+import { decodeErrorFrame } from '../protocol/error-frame.js';
+import { type FrameHeader, FrameType } from '../protocol/frame.js';
+import { HandshakeSession, type Role } from '../protocol/handshake-session.js';
+import { AsyncQueue } from '../util/async-queue.js';
 import { OperationTable, type PendingOperation } from './operation-table.js';
 import type { ResolvedOptions, TransportKind } from './options.js';
-import { decodeErrorFrame } from './protocol/error-frame.js';
-import { type FrameHeader, FrameType } from './protocol/frame.js';
-import { HandshakeSession, type Role } from './protocol/handshake-session.js';
-import type { Region, RegionSlice } from './region.js';
 import { SpinPoller } from './spin-poller.js';
 
 export type ConnectionState = 'handshake' | 'open' | 'closed';

@@ -1,7 +1,7 @@
-import { AsyncQueue } from './async-queue.js';
-import type { Connection } from './connection.js';
-import { FabricError } from './errors.js';
-import type { Listener } from './listener.js';
+import type { Connection } from '../api/connection.js';
+import { FabricError } from '../api/errors.js';
+import type { Listener } from '../api/listener.js';
+import { AsyncQueue } from '../util/async-queue.js';
 
 /** What accepts connections of one transport for a listener (a TCP server, an RDMA-CM listening id). */
 export interface Acceptor {

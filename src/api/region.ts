@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { pinForCuda } from './cuda-pinning.js';
+import { pinForCuda } from '../core/cuda-pinning.js';
+import { ACCESS_READ, ACCESS_WRITE, encodeDescriptor } from '../protocol/descriptor.js';
 import { FabricError } from './errors.js';
-import { ACCESS_READ, ACCESS_WRITE, encodeDescriptor } from './protocol/descriptor.js';
 
 /** What peers may do to a region with one-sided operations. */
 export type Access = 'read' | 'write' | 'read-write';

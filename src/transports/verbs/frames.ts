@@ -1,5 +1,5 @@
-import { FabricError } from '../errors.js';
-import { HEADER_SIZE } from './frame.js';
+import { FabricError } from '../../api/errors.js';
+import { HEADER_SIZE } from '../../protocol/frame.js';
 
 // How frames travel over an RDMA queue pair (docs/PROTOCOL.md, "Over RDMA"): each frame is one SEND into one
 // of the receiver's pre-posted buffers, so both ends agree on these numbers.

@@ -1,4 +1,4 @@
-import { FabricError } from './errors.js';
+import { FabricError } from '../api/errors.js';
 import { Fifo } from './fifo.js';
 
 interface Waiter<T> {

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { fromSocketError } from './errors.js';
+import { fromSocketError } from '../api/errors.js';
 
 /** The numeric address RDMA-CM needs for `host`. */
 export async function numericAddress(host: string, port: number): Promise<string> {

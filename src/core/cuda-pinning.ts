@@ -1,5 +1,5 @@
-import { FabricError } from './errors.js';
-import { nativeAddon } from './native.js';
+import { FabricError } from '../api/errors.js';
+import { nativeAddon } from './native-addon.js';
 
 /** CUresult values that have an error code of their own (cuda.h). */
 const CUDA_ERROR_OUT_OF_MEMORY = 2;

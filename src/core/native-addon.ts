@@ -91,7 +91,7 @@ export interface NativeAddon {
   Endpoint?: new (onEvent: (event: EndpointEvent, ...args: unknown[]) => void) => NativeEndpoint;
 }
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..', '..');
 const FILE = 'fabric_transport.node';
 
 function load(): NativeAddon | string {

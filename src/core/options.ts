@@ -1,5 +1,5 @@
-import { FabricError } from './errors.js';
-import { HEADER_SIZE } from './protocol/frame.js';
+import { FabricError } from '../api/errors.js';
+import { HEADER_SIZE } from '../protocol/frame.js';
 
 export type TransportKind = 'tcp' | 'roce' | 'ib';
 export type TransportChoice = 'auto' | TransportKind;
