@@ -6,14 +6,14 @@
 import { fork } from 'node:child_process';
 import * as net from 'node:net';
 import { constants } from 'node:os';
-import { type NativeAddon, nativeAddon } from '../src/core/native-addon.js';
+import { tcpNative } from '../src/transports/tcp/native.js';
 import { median } from './statistics.js';
 
 const SIZE = 8;
 const EAGAIN = -constants.errno.EAGAIN;
-const addon = nativeAddon();
-if (typeof addon === 'string') throw new Error(addon);
-const { socketRead, socketWrite } = addon as NativeAddon;
+const addon = tcpNative();
+if (addon === undefined) throw new Error('the native addon is not built: run npm run build:native');
+const { socketRead, socketWrite } = addon;
 
 function descriptor(socket: net.Socket): number {
   return (socket as unknown as { _handle: { fd: number } })._handle.fd;

@@ -5,9 +5,10 @@ import * as assert from 'node:assert/strict';
 import { execFile, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { nativeAddon } from '../src/core/native-addon.js';
+import { nativePart } from '../src/core/native-addon.js';
 import { type Connection, connect, listen, RegionSlice, register, stats, transports } from '../src/index.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
+import type { VerbsNative } from '../src/transports/verbs/native.js';
 import { openDescriptors } from './descriptors.js';
 import {
   atLeast,
@@ -705,7 +706,7 @@ describe(`conformance: ${TRANSPORT} on ${HOST}, poll mode ${process.env.FABRIC_P
     const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT });
     // TCP sockets, and the RDMA-CM ids (each with its queue pair, CQ and channel) the addon holds.
     const sockets = () => {
-      const addon = nativeAddon();
+      const addon = nativePart<VerbsNative>();
       const endpoints = typeof addon === 'string' ? 0 : (addon.status().endpoints ?? 0);
       return process.getActiveResourcesInfo().filter((kind) => kind.startsWith('TCP')).length + endpoints;
     };

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import type { TransportOptions } from '../src/core/options.js';
+import type { TransportOptions } from '../src/api/options.js';
 import {
   type Connection,
   connect,

@@ -7,9 +7,9 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorCodeFromWire } from '../src/api/errors.js';
-import { type NativeAddon, type NativeMemoryRegion, nativeAddon } from '../src/core/native-addon.js';
 import { connect, type Listener, listen, register, stats, transports } from '../src/index.js';
 import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
+import { type NativeMemoryRegion, type VerbsNative, verbsNative } from '../src/transports/verbs/native.js';
 import {
   fabricTransport,
   fabricTransportWith,
@@ -305,7 +305,7 @@ describe('verbs: hostile and broken peers (FABRIC_TEST_HOST)', () => {
     port: number,
     privateData: Uint8Array,
   ): Promise<Events & { memory: Uint8Array; registration: NativeMemoryRegion }> {
-    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
+    const Endpoint = (verbsNative() as VerbsNative).Endpoint as NonNullable<VerbsNative['Endpoint']>;
     const client = events((onEvent) => new Endpoint(onEvent));
     client.endpoint.resolve(HOST as string, port, 5000);
     await client.next('route-resolved');

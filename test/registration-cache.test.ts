@@ -1,7 +1,7 @@
 // The cache of device registrations (src/transports/verbs/registration-cache.ts), with stand-in memory
 // regions: what it hands back, and what it lets go. Over a real device: rdma-host.test.ts.
 import * as assert from 'node:assert/strict';
-import type { NativeMemoryRegion } from '../src/core/native-addon.js';
+import type { NativeMemoryRegion } from '../src/transports/verbs/native.js';
 import {
   CACHE_MAX_BYTES,
   CACHE_MAX_ENTRIES,

@@ -1,6 +1,6 @@
-import type { TransportKind } from '../core/options.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor, type RemoteRegion } from '../protocol/descriptor.js';
 import { FabricError } from './errors.js';
+import type { TransportKind } from './options.js';
 import { localSlice, type Region, type RegionSlice } from './region.js';
 
 /** One connection to a peer, whatever the transport underneath. */

@@ -1,10 +1,7 @@
 // Command-line options: `--name value` and `--flag`, checked, with plain-words errors.
-import {
-  parseByteSize,
-  type ResolvedOptions,
-  resolveOptions,
-  type TransportOptions,
-} from '../core/options.js';
+import type { TransportOptions } from '../api/options.js';
+import { parseByteSize } from '../core/option-settings.js';
+import { type ResolvedOptions, resolveOptions } from '../core/options.js';
 
 /** Bad usage: the command prints the message and its usage, and exits with 2. */
 export class UsageError extends Error {}

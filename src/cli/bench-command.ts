@@ -1,5 +1,6 @@
 import { runSuite } from '../../bench/suite.js';
-import type { PollMode, TransportKind } from '../core/options.js';
+import type { PollMode, TransportKind } from '../api/options.js';
+import { registeredKinds } from '../core/options.js';
 import { Flags, resolvedOptions } from './arguments.js';
 import {
   MEASUREMENT_SWITCHES,
@@ -27,7 +28,6 @@ ${MEASUREMENT_USAGE}
 Files go to ./bench-results unless --out says otherwise.
 `;
 
-const KINDS: readonly TransportKind[] = ['tcp', 'roce', 'ib'];
 const POLL_MODES: readonly PollMode[] = ['event', 'spin', 'hybrid'];
 
 export async function benchCommand(args: string[]): Promise<void> {
@@ -39,7 +39,8 @@ export async function benchCommand(args: string[]): Promise<void> {
   // FABRIC_TRANSPORT names the one transport to measure, as it names the one to use; 'auto' means all.
   const { transport, pollMode, spinMicros } = resolvedOptions();
   const transports =
-    flags.choices<TransportKind>('--transport', KINDS) ?? (transport === 'auto' ? undefined : [transport]);
+    flags.choices<TransportKind>('--transport', registeredKinds()) ??
+    (transport === 'auto' ? undefined : [transport]);
   // Likewise FABRIC_POLL names the one poll mode to measure.
   const pollModes =
     flags.choices<PollMode>('--poll', POLL_MODES) ??

@@ -1,7 +1,9 @@
+import { FabricError } from '../api/errors.js';
+import type { TransportInfo } from '../api/transport-info.js';
 import type { ResolvedOptions } from '../core/options.js';
-import { type TransportInfo, transportsFor } from '../core/selection.js';
-import type { RdmaDevice } from '../transports/verbs/devices.js';
-import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
+import { availability, byPriority } from '../core/selection.js';
+import { TRANSPORTS } from '../transports/registry.js';
+import type { RouteChoice, Transport } from '../transports/transport.js';
 import { Flags, resolvedOptions } from './arguments.js';
 
 export const INFO_USAGE = `usage: fabric-transport info [--peer HOST] [--device LIST] [--json]
@@ -22,21 +24,33 @@ export interface InfoReport {
   peer?: { host: string } & RouteChoice;
 }
 
-/** What `fabric-transport info` reports: every transport and why not, RDMA devices, and the choice for a peer. */
+/**
+ * Which transport 'auto' would use for `host`: the best one whose probe finds a way there, with the reasons
+ * the better ones gave for not reaching it.
+ */
+async function probePeer(host: string, options: ResolvedOptions): Promise<RouteChoice> {
+  const passed: string[] = [];
+  for (const transport of byPriority()) {
+    if (!transport.availability(options).some((info) => info.available)) continue;
+    const route = await transport.probe(host, options);
+    if (typeof route === 'string') {
+      passed.push(route);
+      continue;
+    }
+    return passed.length === 0 ? route : { ...route, reason: `${passed.join('; ')}; ${route.reason}` };
+  }
+  throw new FabricError('ENODEV', `no transport reaches ${host}: ${passed.join('; ')}`);
+}
+
+/** What `fabric-transport info` reports: every transport and why not, its details, and the choice for a peer. */
 export async function infoReport(peer: string | undefined, options: ResolvedOptions): Promise<InfoReport> {
   const report: InfoReport = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    transports: transportsFor(options.devices),
+    transports: availability(options),
   };
-  if (peer !== undefined) report.peer = { host: peer, ...(await probeRoute(peer, options)) };
+  if (peer !== undefined) report.peer = { host: peer, ...(await probePeer(peer, options)) };
   return report;
-}
-
-function devicesOf(infos: TransportInfo[]): RdmaDevice[] {
-  const byName = new Map<string, RdmaDevice>();
-  for (const info of infos) for (const device of info.devices ?? []) byName.set(device.name, device);
-  return [...byName.values()];
 }
 
 /** The report as text for a person. */
@@ -45,20 +59,11 @@ export function formatInfo(report: InfoReport): string {
   for (const info of report.transports) {
     lines.push(`  ${info.kind.padEnd(5)} ${info.available ? 'available' : `unavailable: ${info.reason}`}`);
   }
-  const devices = devicesOf(report.transports);
-  lines.push('', devices.length > 0 ? 'RDMA devices:' : 'RDMA devices: none');
-  for (const device of devices) {
-    for (const port of device.ports) {
-      lines.push(
-        `  ${device.name} port ${port.port}: ${port.state}, ${port.linkLayer}${port.activeMtu ? `, MTU ${port.activeMtu}` : ''}`,
-      );
-      for (const gid of port.gids) {
-        const where = [gid.netdev, gid.ipv4].filter(Boolean).join(' ');
-        lines.push(
-          `    GID ${String(gid.index).padStart(3)}  ${gid.gid}  ${gid.type}${where ? `  ${where}` : ''}`,
-        );
-      }
-    }
+  for (const transport of TRANSPORTS as readonly Transport[]) {
+    const section = transport.describe(
+      report.transports.filter((info) => transport.kinds.includes(info.kind)),
+    );
+    if (section.length > 0) lines.push('', ...section);
   }
   if (report.peer) {
     lines.push('', `peer ${report.peer.host}: 'auto' uses ${report.peer.transport}: ${report.peer.reason}`);

@@ -4,7 +4,8 @@ import { interleaved, ourMeasurements } from '../../bench/plan.js';
 import { runRounds } from '../../bench/rounds.js';
 import { assembleResults } from '../../bench/run-results.js';
 import { BENCH_MAX_MESSAGE, serveBench } from '../../bench/service.js';
-import type { TransportChoice } from '../core/options.js';
+import type { TransportChoice } from '../api/options.js';
+import { transportChoices } from '../core/options.js';
 import { listen } from '../index.js';
 import { Flags, UsageError } from './arguments.js';
 import * as measurement from './measurement-flags.js';
@@ -26,10 +27,8 @@ ${measurement.MEASUREMENT_USAGE}
 The client measures latency and write by default (--pattern changes that).
 `;
 
-const TRANSPORTS: readonly TransportChoice[] = ['auto', 'tcp', 'roce', 'ib'];
-
 function transportOf(flags: Flags): TransportChoice | undefined {
-  const [transport, ...more] = flags.choices('--transport', TRANSPORTS) ?? [];
+  const [transport, ...more] = flags.choices('--transport', transportChoices()) ?? [];
   if (more.length > 0) throw new UsageError('--transport takes one transport here');
   return transport;
 }

@@ -1,12 +1,13 @@
 import { type Connection, messageParts } from '../api/connection.js';
 import { FabricError } from '../api/errors.js';
+import type { TransportKind } from '../api/options.js';
 import type { Region, RegionSlice } from '../api/region.js';
 import { decodeErrorFrame } from '../protocol/error-frame.js';
 import { type FrameHeader, FrameType } from '../protocol/frame.js';
 import { HandshakeSession, type Role } from '../protocol/handshake-session.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { OperationTable, type PendingOperation } from './operation-table.js';
-import type { ResolvedOptions, TransportKind } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import { SpinPoller } from './spin-poller.js';
 
 export type ConnectionState = 'handshake' | 'open' | 'closed';

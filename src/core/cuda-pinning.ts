@@ -1,5 +1,12 @@
 import { FabricError } from '../api/errors.js';
-import { nativeAddon } from './native-addon.js';
+import { nativePart } from './native-addon.js';
+
+/** The addon's CUDA part (native/cuda/). */
+interface CudaNative {
+  /** Page-locks memory for CUDA DMA: status 0, -1 without CUDA (no driver, no device), else the CUresult. */
+  cudaHostRegister(bytes: Uint8Array): { status: number; message?: string };
+  cudaHostUnregister(bytes: Uint8Array): { status: number; message?: string };
+}
 
 /** CUresult values that have an error code of their own (cuda.h). */
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
@@ -29,7 +36,7 @@ function cudaError(status: number, message = ''): FabricError {
  * run time), so that host-to-device copies from them run at the bus's speed; returns what unpins them.
  */
 export function pinForCuda(bytes: Uint8Array): () => void {
-  const addon = nativeAddon();
+  const addon = nativePart<CudaNative>();
   if (typeof addon === 'string')
     throw new FabricError('ENODEV', `cudaPinned needs the native addon: ${addon}`);
   const pinned = addon.cudaHostRegister(bytes);

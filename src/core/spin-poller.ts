@@ -1,4 +1,4 @@
-import type { PollMode } from './options.js';
+import type { PollMode } from '../api/options.js';
 
 /** Polls a transport once for up to `micros` µs, handling what arrived; false once polling cannot go on. */
 type PollOnce = (micros: number) => boolean;

@@ -1,28 +1,25 @@
 import type * as net from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { type NativeAddon, nativeAddon } from '../../core/native-addon.js';
+import { tcpNative } from './native.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
 /** What read() returns at the end of the stream, and where it cannot read (another platform, an error). */
 export const READ_END = -1;
 
 /**
- * The data path straight on a node:net socket's descriptor, through the addon (native/socket_io.cc): gathered
+ * The data path straight on a node:net socket's descriptor, through the addon (native/tcp/socket_io.cc): gathered
  * writes without the streams layer's per-write work, and reads that can busy-poll. node:net keeps owning the
  * socket (connect, accept, errors, shutdown, and every write while it holds unsent bytes, so the byte order
  * holds). Where the addon or the descriptor is not there (another platform), node:net does everything.
  */
 export class DirectSocket {
-  private readonly addon: NativeAddon | undefined;
+  private readonly addon = tcpNative();
   private watcher: { close(): void } | undefined;
   /** The descriptor, once connected (reading it from the handle costs a native call). */
   private fd = -1;
 
-  constructor(private readonly socket: net.Socket) {
-    const addon = nativeAddon();
-    this.addon = typeof addon === 'string' ? undefined : addon;
-  }
+  constructor(private readonly socket: net.Socket) {}
 
   /**
    * Writes what the kernel takes of `parts` now: the bytes written (those left are node:net's to write), or

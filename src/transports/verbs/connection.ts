@@ -3,15 +3,8 @@ import { FabricError } from '../../api/errors.js';
 import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
 import { BaseConnection, type OneSidedOperation } from '../../core/connection-base.js';
-import {
-  type EndpointEvent,
-  type NativeAddon,
-  type NativeEndpoint,
-  type NativeMemoryRegion,
-  nativeAddon,
-} from '../../core/native-addon.js';
+
 import type { ResolvedOptions } from '../../core/options.js';
-import { gidSourceAddress, routeKind } from '../../core/selection.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor } from '../../protocol/descriptor.js';
 import { errorFrame } from '../../protocol/error-frame.js';
 import {
@@ -35,12 +28,20 @@ import {
   type Segment,
 } from './frames.js';
 import {
+  type EndpointEvent,
+  type NativeEndpoint,
+  type NativeMemoryRegion,
+  type VerbsNative,
+  verbsNative,
+} from './native.js';
+import {
   type DeviceRegistration,
   LOCAL_WRITE,
   REMOTE_READ,
   regionRegistration,
   registerMemory,
 } from './registrations.js';
+import { gidSourceAddress, routeKind } from './routes.js';
 import { OP_READ, OP_SEND, OP_WRITE, WorkQueue } from './work-queue.js';
 
 /** Send work requests in flight at once (frames and RDMA operations). */
@@ -192,7 +193,7 @@ export class VerbsConnection extends BaseConnection {
 
   /** A new cm_id; a host where RDMA-CM cannot be used (no /dev/infiniband/rdma_cm, say) gets ENODEV. */
   static newEndpoint(): NativeEndpoint {
-    const Endpoint = (nativeAddon() as NativeAddon).Endpoint as NonNullable<NativeAddon['Endpoint']>;
+    const Endpoint = (verbsNative() as VerbsNative).Endpoint as NonNullable<VerbsNative['Endpoint']>;
     try {
       return new Endpoint(() => {});
     } catch (error) {

@@ -1,32 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NativeAddon } from '../../core/native-addon.js';
-import type { DeviceFilter } from '../../core/options.js';
-
-export interface RdmaGid {
-  index: number;
-  /** The GID in IPv6 notation. */
-  gid: string;
-  /** 'IB/RoCE v1' or 'RoCE v2', as the kernel names it. */
-  type: string;
-  /** The network device a RoCE GID belongs to. */
-  netdev?: string;
-  /** The IPv4 address of an IPv4-mapped RoCE GID. */
-  ipv4?: string;
-}
-
-export interface RdmaPort {
-  port: number;
-  state: string;
-  linkLayer: 'Ethernet' | 'InfiniBand' | string;
-  activeMtu?: number;
-  gids: RdmaGid[];
-}
-
-export interface RdmaDevice {
-  name: string;
-  ports: RdmaPort[];
-}
+import type { DeviceFilter, RdmaDevice, RdmaGid, RdmaPort } from '../../api/rdma-device.js';
+import type { VerbsNative } from './native.js';
 
 const SYSFS = '/sys/class/infiniband';
 
@@ -69,7 +44,7 @@ function gids(portDir: string): RdmaGid[] {
  * RDMA devices and their ports: what libibverbs reports when the addon is loaded (only devices it can
  * open), else what sysfs lists; GIDs always come from sysfs.
  */
-export function rdmaDevices(addon: NativeAddon | undefined, root = SYSFS): RdmaDevice[] {
+export function rdmaDevices(addon: VerbsNative | undefined, root = SYSFS): RdmaDevice[] {
   if (addon?.devices) {
     return addon.devices().map((device) => ({
       name: device.name,

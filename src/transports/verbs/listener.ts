@@ -1,9 +1,9 @@
 import { FabricError } from '../../api/errors.js';
 import type { Acceptor, FabricListener } from '../../core/fabric-listener.js';
-import type { NativeEndpoint } from '../../core/native-addon.js';
 import type { ResolvedOptions } from '../../core/options.js';
 import { VerbsConnection } from './connection.js';
 import { rejection } from './errors.js';
+import type { NativeEndpoint } from './native.js';
 
 const BACKLOG = 128;
 const EADDRINUSE = 98;

@@ -1,4 +1,4 @@
-import type { NativeMemoryRegion } from '../../core/native-addon.js';
+import type { NativeMemoryRegion } from './native.js';
 
 /** Bounds of what the cache keeps pinned. */
 export const CACHE_MAX_ENTRIES = 64;

@@ -1,8 +1,8 @@
 import { FabricError } from '../../api/errors.js';
 import type { Region } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
-import type { NativeEndpoint, NativeMemoryRegion } from '../../core/native-addon.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
+import type { NativeEndpoint, NativeMemoryRegion } from './native.js';
 import { registrationCache } from './registration-cache.js';
 
 /** ibv_access_flags */

@@ -1,38 +1,24 @@
 import { FabricError } from '../../api/errors.js';
-import type { EndpointEvent } from '../../core/native-addon.js';
-import type { ResolvedOptions, TransportKind } from '../../core/options.js';
-import { chooseTransport, gidSourceAddress, routeKind, transportsFor } from '../../core/selection.js';
+import type { ResolvedOptions } from '../../core/options.js';
 import { isLoopback, numericAddress } from '../../util/address.js';
+import type { RouteChoice } from '../transport.js';
 import { VerbsConnection } from './connection.js';
-
-/** Which transport 'auto' uses for a peer, and why. */
-export interface RouteChoice {
-  transport: TransportKind;
-  reason: string;
-  /** The RDMA device and port RDMA-CM routes the peer through, when it does. */
-  device?: string;
-  port?: number;
-}
+import type { EndpointEvent } from './native.js';
+import { gidSourceAddress, routeKind, verbsAvailability } from './routes.js';
 
 const PROBE_TIMEOUT_MS = 3000;
 
 /**
- * Asks RDMA-CM how it would reach `host` (address and route resolution only; no connection is attempted),
- * and so which transport 'auto' would use for a connection there.
+ * Asks RDMA-CM how it would reach `host` (address and route resolution only; no connection is attempted):
+ * the kind and device a connection there would use, or why it would not use RDMA.
  */
-export async function probeRoute(host: string, options: ResolvedOptions): Promise<RouteChoice> {
-  const best = chooseTransport({ ...options, transport: 'auto' });
-  if (best === 'tcp') {
-    const reasons = transportsFor(options.devices).filter((info) => !info.available);
-    return {
-      transport: 'tcp',
-      reason: `no RDMA transport here: ${reasons.map((i) => `${i.kind}: ${i.reason}`).join('; ')}`,
-    };
+export async function probeRoute(host: string, options: ResolvedOptions): Promise<RouteChoice | string> {
+  const infos = verbsAvailability(options);
+  if (!infos.some((info) => info.available)) {
+    return `no RDMA transport here: ${infos.map((i) => `${i.kind}: ${i.reason}`).join('; ')}`;
   }
   const address = await numericAddress(host, 1);
-  if (isLoopback(address)) {
-    return { transport: 'tcp', reason: `${host} is loopback, which RDMA-CM does not route` };
-  }
+  if (isLoopback(address)) return `${host} is loopback, which RDMA-CM does not route`;
   const endpoint = VerbsConnection.newEndpoint();
   try {
     const outcome = await new Promise<EndpointEvent | 'timeout'>((resolve) => {
@@ -43,14 +29,11 @@ export async function probeRoute(host: string, options: ResolvedOptions): Promis
       });
       endpoint.resolve(address, 1, PROBE_TIMEOUT_MS, gidSourceAddress(options));
     });
-    if (outcome !== 'route-resolved') {
-      return { transport: 'tcp', reason: `RDMA-CM finds no RDMA route to ${address} (${outcome})` };
-    }
+    if (outcome !== 'route-resolved') return `RDMA-CM finds no RDMA route to ${address} (${outcome})`;
     const device = endpoint.deviceName() ?? '';
     const port = endpoint.portNumber() ?? 0;
     const kind = routeKind(device, port, options);
-    if (kind !== 'roce' && kind !== 'ib')
-      return { transport: 'tcp', reason: `RDMA-CM routes ${address}, but ${kind}` };
+    if (kind !== 'roce' && kind !== 'ib') return `RDMA-CM routes ${address}, but ${kind}`;
     return {
       transport: kind,
       device,
@@ -59,7 +42,7 @@ export async function probeRoute(host: string, options: ResolvedOptions): Promis
     };
   } catch (error) {
     if (error instanceof FabricError) throw error;
-    return { transport: 'tcp', reason: `RDMA-CM cannot resolve ${address}: ${(error as Error).message}` };
+    return `RDMA-CM cannot resolve ${address}: ${(error as Error).message}`;
   } finally {
     endpoint.destroy();
   }

@@ -1,5 +1,5 @@
-import type { NativeEndpoint } from '../../core/native-addon.js';
 import { Fifo } from '../../util/fifo.js';
+import type { NativeEndpoint } from './native.js';
 
 export const [OP_SEND, OP_WRITE, OP_READ] = [0, 1, 2];
 /** ibv_wc_status of work that will never complete because the queue pair is gone. */

@@ -1,0 +1,28 @@
+import { isLoopback } from '../../util/address.js';
+import type { Transport } from '../transport.js';
+import { VerbsConnection } from './connection.js';
+import { describeDevices } from './info-section.js';
+import { VerbsAcceptor } from './listener.js';
+import { type ResolvedVerbsOptions, type VerbsOptions, verbsOptions } from './options.js';
+import { probeRoute } from './route-probe.js';
+import { type VerbsKind, verbsAvailability } from './routes.js';
+
+/**
+ * RoCE and InfiniBand through verbs and RDMA-CM: one transport whose kind is the link layer of the device
+ * that RDMA-CM routes a peer through.
+ */
+export const verbsTransport: Transport<VerbsKind, VerbsOptions, ResolvedVerbsOptions> = {
+  kinds: ['roce', 'ib'],
+  priority: 20,
+  options: verbsOptions,
+  availability: verbsAvailability,
+  unreachable: async (peer) =>
+    isLoopback(await peer.address()) ? `${peer.host} is loopback, which RDMA-CM does not route` : undefined,
+  listen: async (listener, _host, address, port, options, kind) =>
+    VerbsAcceptor.listen(listener, address, port, options, kind),
+  connect: async (peer, options, kind) =>
+    VerbsConnection.connect(await peer.address(), peer.port, options, kind),
+  mayFallBack: (error) => VerbsConnection.failedBeforeEstablished(error),
+  describe: describeDevices,
+  probe: probeRoute,
+};
