@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 
-/** What native/devices.cc reports for one device. */
+/** What native/verbs/devices.cc reports for one device. */
 export interface NativeDevice {
   name: string;
   error?: string;
@@ -14,7 +14,7 @@ export interface NativeDevice {
   }[];
 }
 
-/** Registered memory on one device (native/endpoint.cc, MemoryRegion). */
+/** Registered memory on one device (native/verbs/endpoint.cc, MemoryRegion). */
 export interface NativeMemoryRegion {
   lkey: number;
   rkey: number;
@@ -31,7 +31,7 @@ export type EndpointEvent =
   | 'error'
   | 'completions';
 
-/** One RDMA-CM id with its queue pair (native/endpoint.h documents the events). */
+/** One RDMA-CM id with its queue pair (native/verbs/endpoint.h documents the events). */
 export interface NativeEndpoint {
   listen(host: string, port: number, backlog: number): number;
   /** Address, then route resolution; `sourceHost` picks the local address (and so device and GID). */
@@ -63,7 +63,7 @@ export interface NativeEndpoint {
   pollCompletions(spinMicros: number): Uint32Array;
 }
 
-/** The addon's interface version this code calls (native/addon.cc, kInterface). */
+/** The addon's interface version this code calls (native/common/addon.cc, kInterface). */
 const ADDON_INTERFACE = 2;
 
 export interface NativeAddon {

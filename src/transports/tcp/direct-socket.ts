@@ -8,7 +8,7 @@ const EAGAIN = -constants.errno.EAGAIN;
 export const READ_END = -1;
 
 /**
- * The data path straight on a node:net socket's descriptor, through the addon (native/socket_io.cc): gathered
+ * The data path straight on a node:net socket's descriptor, through the addon (native/tcp/socket_io.cc): gathered
  * writes without the streams layer's per-write work, and reads that can busy-poll. node:net keeps owning the
  * socket (connect, accept, errors, shutdown, and every write while it holds unsent bytes, so the byte order
  * holds). Where the addon or the descriptor is not there (another platform), node:net does everything.

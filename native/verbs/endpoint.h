@@ -11,10 +11,10 @@
 #include <memory>
 #include <vector>
 
-#include "cm_events.h"
-#include "environment.h"
-#include "fd_watcher.h"
-#include "rdma_api.h"
+#include "common/environment.h"
+#include "common/fd_watcher.h"
+#include "verbs/cm_events.h"
+#include "verbs/rdma_api.h"
 
 namespace fabric {
 

@@ -2,16 +2,16 @@
 // layer; built without them, it only says so (see binding.gyp). The TCP data path is always there.
 #include <napi.h>
 
-#include "cuda_host.h"
-#include "environment.h"
-#include "socket_io.h"
-#include "socket_watcher.h"
+#include "common/environment.h"
+#include "cuda/cuda_host.h"
+#include "tcp/socket_io.h"
+#include "tcp/socket_watcher.h"
 
 #ifdef FABRIC_HAVE_RDMA
-#include "devices.h"
-#include "endpoint.h"
-#include "rdma_api.h"
-#include "rdma_environment.h"
+#include "verbs/devices.h"
+#include "verbs/endpoint.h"
+#include "verbs/rdma_api.h"
+#include "verbs/rdma_environment.h"
 #endif
 
 namespace {

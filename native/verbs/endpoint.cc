@@ -1,4 +1,4 @@
-#include "endpoint.h"
+#include "verbs/endpoint.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "cm_events.h"
-#include "loop_callback.h"
-#include "rdma_environment.h"
-#include "spin_clock.h"
+#include "common/loop_callback.h"
+#include "common/spin_clock.h"
+#include "verbs/cm_events.h"
+#include "verbs/rdma_environment.h"
 
 namespace fabric {
 namespace {
