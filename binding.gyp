@@ -31,7 +31,8 @@
               "native/verbs/rdma_api.cc",
               "native/verbs/devices.cc",
               "native/verbs/cm_events.cc",
-              "native/verbs/endpoint.cc"
+              "native/verbs/endpoint.cc",
+              "native/verbs/memory_region.cc"
             ],
             "defines": ["FABRIC_HAVE_RDMA"]
           }

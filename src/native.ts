@@ -14,7 +14,7 @@ export interface NativeDevice {
   }[];
 }
 
-/** Registered memory on one device (native/verbs/endpoint.cc, MemoryRegion). */
+/** Registered memory on one device (native/verbs/memory_region.h). */
 export interface NativeMemoryRegion {
   lkey: number;
   rkey: number;

@@ -10,6 +10,7 @@
 #ifdef FABRIC_HAVE_RDMA
 #include "verbs/devices.h"
 #include "verbs/endpoint.h"
+#include "verbs/memory_region.h"
 #include "verbs/rdma_api.h"
 #include "verbs/rdma_environment.h"
 #endif

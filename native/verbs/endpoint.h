@@ -65,20 +65,4 @@ class Endpoint : public Napi::ObjectWrap<Endpoint>, public Resource {
   int route_timeout_ms_ = 2000;
 };
 
-// The JS class of registered memory: keeps the ArrayBuffer alive while the MR exists.
-class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
- public:
-  static Napi::Function Define(Napi::Env env);
-  explicit MemoryRegion(const Napi::CallbackInfo& info);
-  ~MemoryRegion() override;
-  void Attach(ibv_mr* mr, Napi::Object memory);
-  // Deregisters the MR and lets the memory go.
-  void Release() override;
-
- private:
-  Napi::Value Deregister(const Napi::CallbackInfo& info);
-  ibv_mr* mr_ = nullptr;
-  Napi::ObjectReference memory_;
-};
-
 }  // namespace fabric
