@@ -7,12 +7,14 @@
       "target_name": "fabric_transport",
       "sources": [
         "native/common/addon.cc",
-        "native/cuda/cuda_host.cc",
         "native/common/environment.cc",
         "native/common/fd_watcher.cc",
         "native/common/loop_callback.cc",
+        "native/tcp/tcp_exports.cc",
         "native/tcp/socket_io.cc",
-        "native/tcp/socket_watcher.cc"
+        "native/tcp/socket_watcher.cc",
+        "native/cuda/cuda_exports.cc",
+        "native/cuda/cuda_host.cc"
       ],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
@@ -28,6 +30,7 @@
           "has_rdma_headers==1",
           {
             "sources": [
+              "native/verbs/verbs_exports.cc",
               "native/verbs/rdma_api.cc",
               "native/verbs/devices.cc",
               "native/verbs/cm_events.cc",

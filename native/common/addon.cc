@@ -1,18 +1,13 @@
-// The native addon's entry point: what JS can call. Built with rdma-core's headers, it exposes the verbs
-// layer; built without them, it only says so (see binding.gyp). The TCP data path is always there.
+// The native addon's entry point: each part adds what JS can call. Built with rdma-core's headers, the verbs
+// part is there; built without them, status() only says so (see binding.gyp). TCP and CUDA are always there.
 #include <napi.h>
 
 #include "common/environment.h"
-#include "cuda/cuda_host.h"
-#include "tcp/socket_io.h"
-#include "tcp/socket_watcher.h"
+#include "cuda/cuda_exports.h"
+#include "tcp/tcp_exports.h"
 
 #ifdef FABRIC_HAVE_RDMA
-#include "verbs/devices.h"
-#include "verbs/endpoint.h"
-#include "verbs/memory_region.h"
-#include "verbs/rdma_api.h"
-#include "verbs/rdma_environment.h"
+#include "verbs/verbs_exports.h"
 #endif
 
 namespace {
@@ -21,43 +16,29 @@ namespace {
 // results change, so that an addon built from older sources is refused rather than called wrongly.
 constexpr int kInterface = 2;
 
-// { loaded: true } or { loaded: false, reason }: whether the verbs layer can be used on this host.
-Napi::Value Status(const Napi::CallbackInfo& info) {
+#ifndef FABRIC_HAVE_RDMA
+// status() where the verbs part is not built (verbs/verbs_exports.cc has the other).
+Napi::Value StatusWithoutVerbs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object status = Napi::Object::New(env);
-#ifdef FABRIC_HAVE_RDMA
-  status.Set("loaded", fabric::Rdma() != nullptr);
-  if (fabric::Rdma() == nullptr) status.Set("reason", fabric::LoadError());
-  if (fabric::Rdma() != nullptr) status.Set("forkSafety", fabric::Rdma()->fork_safety);
-  // cm_ids alive in this process: what a test checks to see that connections free what they hold.
-  status.Set("endpoints", fabric::RdmaOf(env).live_ids);
-#else
   status.Set("loaded", false);
   status.Set("reason",
              "this build of the addon has no verbs support: rdma-core's headers were missing when it was "
              "built (install libibverbs-dev and librdmacm-dev, then run npm run build:native)");
-#endif
   return status;
 }
+#endif
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (!fabric::Environment::Install(env)) return exports;
+  fabric::Environment& environment = fabric::Environment::Of(env);
   exports.Set("interface", Napi::Number::New(env, kInterface));
-  exports.Set("status", Napi::Function::New(env, Status));
-  exports.Set("maxWriteParts", Napi::Number::New(env, fabric::kMaxWriteParts));
-  exports.Set("socketWrite", Napi::Function::New(env, fabric::SocketWrite));
-  exports.Set("socketRead", Napi::Function::New(env, fabric::SocketRead));
-  exports.Set("socketKeepalive", Napi::Function::New(env, fabric::SocketKeepalive));
-  exports.Set("SocketWatcher", fabric::SocketWatcher::Define(env));
-  exports.Set("cudaHostRegister", Napi::Function::New(env, fabric::CudaHostRegister));
-  exports.Set("cudaHostUnregister", Napi::Function::New(env, fabric::CudaHostUnregister));
+  fabric::RegisterTcp(environment, env, exports);
+  fabric::RegisterCuda(environment, env, exports);
 #ifdef FABRIC_HAVE_RDMA
-  exports.Set("devices", Napi::Function::New(env, fabric::Devices));
-  fabric::RdmaEnvironment& rdma = fabric::RdmaOf(env);
-  Napi::Function endpoint = fabric::Endpoint::Define(env);
-  rdma.endpoint_class = Napi::Persistent(endpoint);
-  rdma.memory_region_class = Napi::Persistent(fabric::MemoryRegion::Define(env));
-  exports.Set("Endpoint", endpoint);
+  fabric::RegisterVerbs(environment, env, exports);
+#else
+  exports.Set("status", Napi::Function::New(env, StatusWithoutVerbs));
 #endif
   return exports;
 }
