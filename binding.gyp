@@ -6,15 +6,17 @@
     {
       "target_name": "fabric_transport",
       "sources": [
-        "native/addon.cc",
-        "native/cuda_host.cc",
-        "native/environment.cc",
-        "native/fd_watcher.cc",
-        "native/loop_callback.cc",
-        "native/socket_io.cc",
-        "native/socket_watcher.cc"
+        "native/common/addon.cc",
+        "native/common/environment.cc",
+        "native/common/fd_watcher.cc",
+        "native/common/loop_callback.cc",
+        "native/tcp/tcp_exports.cc",
+        "native/tcp/socket_io.cc",
+        "native/tcp/socket_watcher.cc",
+        "native/cuda/cuda_exports.cc",
+        "native/cuda/cuda_host.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
@@ -28,10 +30,12 @@
           "has_rdma_headers==1",
           {
             "sources": [
-              "native/rdma_api.cc",
-              "native/devices.cc",
-              "native/cm_events.cc",
-              "native/endpoint.cc"
+              "native/verbs/verbs_exports.cc",
+              "native/verbs/rdma_api.cc",
+              "native/verbs/devices.cc",
+              "native/verbs/cm_events.cc",
+              "native/verbs/endpoint.cc",
+              "native/verbs/memory_region.cc"
             ],
             "defines": ["FABRIC_HAVE_RDMA"]
           }

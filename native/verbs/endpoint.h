@@ -11,10 +11,10 @@
 #include <memory>
 #include <vector>
 
-#include "cm_events.h"
-#include "environment.h"
-#include "fd_watcher.h"
-#include "rdma_api.h"
+#include "common/environment.h"
+#include "common/fd_watcher.h"
+#include "verbs/cm_events.h"
+#include "verbs/rdma_api.h"
 
 namespace fabric {
 
@@ -63,22 +63,6 @@ class Endpoint : public Napi::ObjectWrap<Endpoint>, public Resource {
   std::unique_ptr<FdWatcher> cq_watcher_;
   Napi::FunctionReference callback_;
   int route_timeout_ms_ = 2000;
-};
-
-// The JS class of registered memory: keeps the ArrayBuffer alive while the MR exists.
-class MemoryRegion : public Napi::ObjectWrap<MemoryRegion>, public Resource {
- public:
-  static Napi::Function Define(Napi::Env env);
-  explicit MemoryRegion(const Napi::CallbackInfo& info);
-  ~MemoryRegion() override;
-  void Attach(ibv_mr* mr, Napi::Object memory);
-  // Deregisters the MR and lets the memory go.
-  void Release() override;
-
- private:
-  Napi::Value Deregister(const Napi::CallbackInfo& info);
-  ibv_mr* mr_ = nullptr;
-  Napi::ObjectReference memory_;
 };
 
 }  // namespace fabric

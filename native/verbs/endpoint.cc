@@ -1,4 +1,4 @@
-#include "endpoint.h"
+#include "verbs/endpoint.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,10 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "cm_events.h"
-#include "loop_callback.h"
-#include "rdma_environment.h"
-#include "spin_clock.h"
+#include "common/loop_callback.h"
+#include "common/spin_clock.h"
+#include "verbs/cm_events.h"
+#include "verbs/memory_region.h"
+#include "verbs/rdma_environment.h"
 
 namespace fabric {
 namespace {
@@ -475,31 +476,6 @@ Napi::Value Endpoint::PostRecv(const Napi::CallbackInfo& info) {
   wr.num_sge = 1;
   const int error = id_ == nullptr || id_->qp == nullptr ? ENOTCONN : ibv_post_recv(id_->qp, &wr, &bad);
   return Napi::Number::New(info.Env(), error);
-}
-
-Napi::Function MemoryRegion::Define(Napi::Env env) {
-  return DefineClass(env, "MemoryRegion", {InstanceMethod<&MemoryRegion::Deregister>("deregister")});
-}
-
-MemoryRegion::MemoryRegion(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<MemoryRegion>(info), Resource(Environment::Of(info.Env())) {}
-
-MemoryRegion::~MemoryRegion() { Release(); }
-
-void MemoryRegion::Release() {
-  if (mr_ != nullptr) Rdma()->dereg_mr(mr_);
-  mr_ = nullptr;
-  memory_.Reset();
-}
-
-void MemoryRegion::Attach(ibv_mr* mr, Napi::Object memory) {
-  mr_ = mr;
-  memory_ = Napi::Persistent(memory);
-}
-
-Napi::Value MemoryRegion::Deregister(const Napi::CallbackInfo& info) {
-  Release();
-  return info.Env().Undefined();
 }
 
 }  // namespace fabric

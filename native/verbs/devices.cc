@@ -1,7 +1,7 @@
 // Devices(): every RDMA device libibverbs can open, with its ports, as plain JS objects.
-#include "devices.h"
+#include "verbs/devices.h"
 
-#include "rdma_api.h"
+#include "verbs/rdma_api.h"
 
 namespace fabric {
 namespace {

@@ -1,4 +1,4 @@
-#include "fd_watcher.h"
+#include "common/fd_watcher.h"
 
 namespace fabric {
 

@@ -8,8 +8,8 @@
 
 #include <memory>
 
-#include "environment.h"
-#include "fd_watcher.h"
+#include "common/environment.h"
+#include "common/fd_watcher.h"
 
 namespace fabric {
 

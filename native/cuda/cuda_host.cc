@@ -1,10 +1,10 @@
-#include "cuda_host.h"
+#include "cuda/cuda_host.h"
 
 #include <string>
 #include <unordered_set>
 
-#include "dl_compat.h"
-#include "environment.h"
+#include "common/dl_compat.h"
+#include "common/environment.h"
 
 namespace fabric {
 namespace {

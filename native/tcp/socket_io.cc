@@ -1,4 +1,4 @@
-#include "socket_io.h"
+#include "tcp/socket_io.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "spin_clock.h"
+#include "common/spin_clock.h"
 
 namespace fabric {
 

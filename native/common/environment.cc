@@ -1,4 +1,4 @@
-#include "environment.h"
+#include "common/environment.h"
 
 namespace fabric {
 

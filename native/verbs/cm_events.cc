@@ -1,9 +1,9 @@
-#include "cm_events.h"
+#include "verbs/cm_events.h"
 
 #include <fcntl.h>
 
-#include "endpoint.h"
-#include "rdma_environment.h"
+#include "verbs/endpoint.h"
+#include "verbs/rdma_environment.h"
 
 namespace fabric {
 namespace {

@@ -1,4 +1,4 @@
-#include "socket_watcher.h"
+#include "tcp/socket_watcher.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "loop_callback.h"
+#include "common/loop_callback.h"
 
 namespace fabric {
 

@@ -6,9 +6,9 @@
 
 #include <memory>
 
-#include "environment.h"
-#include "fd_watcher.h"
-#include "rdma_api.h"
+#include "common/environment.h"
+#include "common/fd_watcher.h"
+#include "verbs/rdma_api.h"
 
 namespace fabric {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "rdma_api.h"
+#include "verbs/rdma_api.h"
 
 namespace fabric {
 

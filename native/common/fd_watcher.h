@@ -7,7 +7,7 @@
 
 #include <functional>
 
-#include "environment.h"
+#include "common/environment.h"
 
 namespace fabric {
 

@@ -1,6 +1,6 @@
-#include "rdma_api.h"
+#include "verbs/rdma_api.h"
 
-#include "dl_compat.h"
+#include "common/dl_compat.h"
 
 namespace fabric {
 namespace {

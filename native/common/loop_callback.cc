@@ -1,4 +1,4 @@
-#include "loop_callback.h"
+#include "common/loop_callback.h"
 
 namespace fabric {
 
