@@ -11,7 +11,10 @@ import {
 } from '../src/index.js';
 import { type Hello, newNonce } from '../src/protocol/handshake.js';
 
-/** The transport the conformance suite runs against: FABRIC_TRANSPORT, default tcp. */
+/**
+ * The one transport the tests that run on a single one take (workers, remote-tensor): FABRIC_TRANSPORT, default
+ * tcp. The conformance suite runs on every usable transport instead (test/conformance/suite.ts).
+ */
 export const TRANSPORT = (process.env.FABRIC_TRANSPORT ?? 'tcp') as TransportKind;
 /** Address both ends use: loopback, or the RDMA device's address (FABRIC_TEST_HOST) in the Soft-RoCE guest. */
 export const HOST = process.env.FABRIC_TEST_HOST ?? '127.0.0.1';
@@ -29,14 +32,14 @@ export interface Pair {
   server: Connection;
 }
 
-/** A listener with one connection to it; `close()` tears all of it down. */
+/** A listener on HOST with one connection to it, over `options.transport`; `close()` tears all of it down. */
 export async function pair(
-  options: TransportOptions = {},
+  options: TransportOptions & { transport: TransportKind },
   clientOptions: TransportOptions = {},
 ): Promise<Pair & { close(): Promise<void> }> {
-  const listener = await listen({ host: HOST, port: 0, transport: TRANSPORT, ...options });
+  const listener = await listen({ host: HOST, port: 0, ...options });
   const [client, server] = await Promise.all([
-    connect({ host: HOST, port: listener.port, transport: TRANSPORT, ...options, ...clientOptions }),
+    connect({ host: HOST, port: listener.port, ...options, ...clientOptions }),
     listener.accept(),
   ]);
   return {

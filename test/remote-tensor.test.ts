@@ -1,6 +1,6 @@
 // The API-forwarding example (examples/remote-tensor): the same application on a local and a remote device,
 // several client applications against one server, each isolated from the others, and bad calls refused
-// without harm. Runs on FABRIC_TRANSPORT at FABRIC_TEST_HOST, like the conformance suite.
+// without harm. Runs on FABRIC_TRANSPORT (default tcp) at FABRIC_TEST_HOST, like the worker tests.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';

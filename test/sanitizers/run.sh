@@ -4,10 +4,11 @@
 # SANITIZED_ADDON names one already built). Node itself is not instrumented: the ASan runtime is preloaded.
 # Any report fails the run, in this process or in any process the tests start (killed peers included).
 #
-#   bash test/sanitizers/run.sh        TCP on the host: conformance in every poll mode, workers, hostile
-#                                      peers, the fuzzers and a 60 s chaos run
+#   bash test/sanitizers/run.sh        on the host: conformance over every usable transport in every poll
+#                                      mode, workers over TCP, hostile peers, the fuzzers and a 60 s chaos run
 #   FABRIC_TRANSPORT=roce bash test/sanitizers/run.sh    (in the Soft-RoCE guest) conformance in every poll
-#                                      mode and workers over verbs
+#                                      mode and workers over verbs (FABRIC_TRANSPORT narrows the conformance
+#                                      suite to that transport)
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -37,8 +38,8 @@ mocha() { node_modules/.bin/mocha --no-config --exit --timeout "${SANITIZER_TIME
 
 status=0
 for mode in event spin hybrid; do
-  echo "== sanitized: conformance over ${FABRIC_TRANSPORT:-tcp}, poll mode $mode"
-  FABRIC_POLL=$mode mocha out/test/conformance.test.js || status=1
+  echo "== sanitized: conformance over ${FABRIC_TRANSPORT:-every usable transport}, poll mode $mode"
+  FABRIC_POLL=$mode mocha 'out/test/conformance/*.test.js' || status=1
 done
 echo "== sanitized: worker_threads over ${FABRIC_TRANSPORT:-tcp}"
 mocha out/test/workers.test.js || status=1
