@@ -6,23 +6,22 @@ import { decodeErrorFrame } from '../protocol/error-frame.js';
 import { type FrameHeader, FrameType } from '../protocol/frame.js';
 import { HandshakeSession, type Role } from '../protocol/handshake-session.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { MessageCredit } from './message-credit.js';
 import { OperationTable, type PendingOperation } from './operation-table.js';
 import type { ResolvedOptions } from './options.js';
 import { SpinPoller } from './spin-poller.js';
+import { UserOperations } from './user-operations.js';
 
 export type ConnectionState = 'handshake' | 'open' | 'closed';
 
-export interface OneSidedOperation extends PendingOperation {
-  kind: 'write' | 'read' | 'grant';
-  /** Where a read's response lands (TCP). */
-  target?: Uint8Array;
-}
-
 /**
- * What every transport's connection shares: the handshake and its deadline, the inbox, the operations
- * waiting for the peer, and settling all of them, once, when the connection fails or closes.
+ * What every transport's connection shares: the handshake and its deadline, the inbox, message credit, the
+ * ordered queue of the application's operations, the operations waiting for the peer (of the transport's
+ * `Operation` type), and settling all of them, once, when the connection fails or closes.
  */
-export abstract class BaseConnection implements Connection {
+export abstract class BaseConnection<Operation extends PendingOperation = PendingOperation>
+  implements Connection
+{
   abstract readonly transport: TransportKind;
   /** Resolves when the handshake completed. */
   readonly ready: Promise<void>;
@@ -31,7 +30,9 @@ export abstract class BaseConnection implements Connection {
   protected state: ConnectionState = 'handshake';
   protected readonly inbox: AsyncQueue<Uint8Array>;
   protected readonly handshake: HandshakeSession;
-  protected readonly operations = new OperationTable<OneSidedOperation>();
+  protected readonly operations = new OperationTable<Operation>();
+  protected readonly credit: MessageCredit;
+  protected readonly userOperations: UserOperations;
   /** Rejecters of sends not yet settled. */
   protected readonly unsettledSends = new Set<(error: Error) => void>();
   /** Why the connection closed, once it has. */
@@ -51,6 +52,8 @@ export abstract class BaseConnection implements Connection {
     receiveWindow: number,
     capabilities = 0,
   ) {
+    this.credit = new MessageCredit(receiveWindow);
+    this.userOperations = new UserOperations(this.credit);
     this.inbox = new AsyncQueue(
       'the connection is closed',
       (message) => this.consumed(message),
@@ -114,8 +117,8 @@ export abstract class BaseConnection implements Connection {
   protected abstract abort(reason: FabricError, tellPeer?: boolean): void;
   /** The handshake completed (the peer's HELLO is known); data may flow from now on. */
   protected opened(): void {}
-  /** Settles what only the transport holds (queued frames, transfers) once the connection failed. */
-  protected abstract releasePending(reason: FabricError): void;
+  /** Settles what only the transport holds (transfers, say) once the connection failed. */
+  protected releasePending(_reason: FabricError): void {}
   /**
    * Reads the socket or completion queue directly for up to `micros` µs, handling what arrived ('spin' and
    * 'hybrid' poll modes); false when the transport cannot be polled (then the event loop delivers).
@@ -129,7 +132,12 @@ export abstract class BaseConnection implements Connection {
 
   /** Whether the application awaits something from the peer: a message, a completion, an answer. */
   protected awaitsPeer(): boolean {
-    return this.inbox.waiting > 0 || this.operations.size > 0 || this.unsettledSends.size > 0;
+    return (
+      this.inbox.waiting > 0 ||
+      this.operations.size > 0 ||
+      this.unsettledSends.size > 0 ||
+      this.userOperations.length > 0
+    );
   }
 
   /** The application now awaits the peer: in 'spin' and 'hybrid' modes, poll for it instead of sleeping. */
@@ -208,6 +216,7 @@ export abstract class BaseConnection implements Connection {
     if (this.handshake.onFrame(header, payload)) {
       clearTimeout(this.handshakeTimer);
       this.state = 'open';
+      this.credit.open(this.handshake.peer?.receiveWindow ?? 0);
       this.opened();
       this.markReady();
     }
@@ -241,8 +250,7 @@ export abstract class BaseConnection implements Connection {
         `protocol violation by the peer: error for unknown operation ${header.id}`,
       );
     }
-    const verb = operation.kind === 'grant' ? 'access to the region' : `the ${operation.kind}`;
-    operation.reject(decodeErrorFrame(header, payload, `${this.peerName} refused ${verb}`));
+    operation.reject(decodeErrorFrame(header, payload, `${this.peerName} refused ${operation.what}`));
   }
 
   /** Marks the connection closed and settles everything pending on it with `reason`. */
@@ -254,6 +262,7 @@ export abstract class BaseConnection implements Connection {
     this.markFailed(reason);
     this.markClosed();
     this.releasePending(reason);
+    this.userOperations.rejectAll(reason);
     this.operations.rejectAll(reason);
     for (const reject of this.unsettledSends) reject(reason);
     this.unsettledSends.clear();

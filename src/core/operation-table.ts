@@ -1,6 +1,7 @@
 /** One operation waiting for the peer's answer. */
 export interface PendingOperation {
-  kind: string;
+  /** What the operation asked the peer for, as an error says it: 'the write', 'access to the region'. */
+  what: string;
   resolve(): void;
   reject(error: Error): void;
 }

@@ -3,7 +3,9 @@ import { prepareOneSided } from '../../api/connection.js';
 import { FabricError, fromSocketError } from '../../api/errors.js';
 import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
-import { BaseConnection, type OneSidedOperation } from '../../core/connection-base.js';
+import { BaseConnection } from '../../core/connection-base.js';
+import { MessageCredit } from '../../core/message-credit.js';
+import type { PendingOperation } from '../../core/operation-table.js';
 import type { ResolvedOptions } from '../../core/options.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
 import { errorFrame } from '../../protocol/error-frame.js';
@@ -19,7 +21,6 @@ import {
 import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reader.js';
 import { CAPABILITY_READ_AHEAD } from '../../protocol/handshake.js';
 import type { Role } from '../../protocol/handshake-session.js';
-import { Fifo } from '../../util/fifo.js';
 import { DirectSocket, READ_END } from './direct-socket.js';
 
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
@@ -34,10 +35,11 @@ const UNREAD_ANSWERS_MARGIN = 64;
 /** Reads per wake-up when the connection reads for itself, so that one busy peer cannot starve the loop. */
 const READS_PER_WAKEUP = 64;
 
-interface Outgoing {
-  /** Message credit the frame consumes (0 for one-sided requests). */
-  cost: number;
-  emit(): void;
+/** One of our writes or reads, waiting for the owner's answer. */
+interface TcpOperation extends PendingOperation {
+  kind: 'write' | 'read';
+  /** Where a read's response lands. */
+  target?: Uint8Array;
 }
 
 const HANDSHAKE_FRAMES = new Set([FrameType.Hello, FrameType.Auth, FrameType.Ready, FrameType.Error]);
@@ -66,26 +68,14 @@ type OnRead = { buffer: () => Uint8Array; callback: (count: number) => boolean }
  * A fabric-transport connection over one TCP socket: handshake, messages with credit-based flow control,
  * and one-sided operations emulated with frames (docs/PROTOCOL.md).
  */
-export class TcpConnection extends BaseConnection implements FrameSink {
+export class TcpConnection extends BaseConnection<TcpOperation> implements FrameSink {
   readonly transport = 'tcp' as const;
   private readonly socket: net.Socket;
   private readonly direct: DirectSocket;
   private readonly reader = new FrameReader(this);
-  private readonly receiveWindow: number;
   /** Window bytes beyond one maximal message: while the peer has no more unreturned, it still has credit for any. */
   private readonly windowSlack: number;
-
-  /** Message bytes we may still send before the peer returns credit. */
-  private sendCredit = 0;
-  /** Message bytes the peer has sent that were not returned as credit yet. */
-  private peerCreditUsed = 0;
-  /** Bytes of consumed messages to return to the peer. */
-  private creditToReturn = 0;
   private creditFlushScheduled = false;
-  /** User operations in submission order, waiting for message credit. */
-  private readonly outgoing = new Fifo<Outgoing>();
-  /** Message bytes we sent that the peer has not returned as credit yet. */
-  private creditInFlight = 0;
   /** Verdict of the owner-side checks for the Write frame being received. */
   private writeVerdict: Uint8Array | FabricError | undefined;
   private closedPromise: Promise<void> | undefined;
@@ -107,7 +97,6 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     makeSocket: (onread: OnRead) => net.Socket,
   ) {
     super(role, options, peerName, options.receiveWindow, CAPABILITY_READ_AHEAD);
-    this.receiveWindow = options.receiveWindow;
     this.windowSlack = options.receiveWindow - options.maxMessageSize - HEADER_SIZE;
     this.socket = makeSocket({
       // Once closed, bytes still arriving are drained (not parsed) until the peer's FIN completes the shutdown.
@@ -167,11 +156,11 @@ export class TcpConnection extends BaseConnection implements FrameSink {
       return Promise.reject(error);
     }
     const { parts, length } = outgoing;
-    const cost = length + HEADER_SIZE;
-    if (this.creditReady(cost) && this.writable()) {
+    const cost = MessageCredit.cost(length);
+    if (this.userOperations.clearFor(cost) && this.writable()) {
       // The usual case, kept free of closures: credit is there and nothing waits before this message, so it
       // goes straight to the kernel; when the kernel takes the whole frame, the send settles at once.
-      this.spend(cost);
+      this.credit.spend(cost);
       const rest = this.writeDirectly(this.messageHeader(length), parts);
       if (rest.length === 0) return Promise.resolve();
       return this.trackedSend((done) => this.writeBySocket(rest, done));
@@ -311,7 +300,6 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   }
 
   protected override opened(): void {
-    this.sendCredit = this.handshake.peer?.receiveWindow ?? 0;
     if (((this.handshake.peer?.capabilities ?? 0) & CAPABILITY_READ_AHEAD) !== 0) {
       this.padded = true;
       this.reader.readAhead();
@@ -330,14 +318,8 @@ export class TcpConnection extends BaseConnection implements FrameSink {
         `protocol violation by the peer: a ${header.length}-byte message exceeds maxMessageSize ${this.options.maxMessageSize}`,
       );
     }
-    this.peerCreditUsed += header.length + HEADER_SIZE;
-    if (this.peerCreditUsed > this.receiveWindow) {
-      throw new FabricError(
-        'EPROTO',
-        'protocol violation by the peer: it sent more message bytes than its credit allows',
-      );
-    }
-    if (this.creditToReturn > 0) this.returnCreditIfShort();
+    this.credit.charge(header.length);
+    if (this.credit.owing > 0) this.returnCreditIfShort();
   }
 
   /**
@@ -346,65 +328,40 @@ export class TcpConnection extends BaseConnection implements FrameSink {
    * bytes unreturned, it still has credit for any message we accept.
    */
   protected consumed(message: Uint8Array): void {
-    this.creditToReturn += message.length + HEADER_SIZE;
+    this.credit.consumed(message.length);
     this.returnCreditIfShort();
   }
 
   /** Sends the consumed credit in a Credit frame if the peer could run short, unless a Message carries it first. */
   private returnCreditIfShort(): void {
-    if (this.creditFlushScheduled || this.peerCreditUsed <= this.windowSlack) return;
+    if (this.creditFlushScheduled || this.credit.peerHolds <= this.windowSlack) return;
     this.creditFlushScheduled = true;
     // Deferred so that a reply sent right after receive() carries the credit instead of an extra frame.
     setImmediate(() => {
       this.creditFlushScheduled = false;
-      if (this.state !== 'open' || this.creditToReturn === 0 || this.peerCreditUsed <= this.windowSlack)
+      if (this.state !== 'open' || this.credit.owing === 0 || this.credit.peerHolds <= this.windowSlack)
         return;
-      this.writeFrame({ type: FrameType.Credit, aux: this.takeCreditToReturn() }, []);
+      this.writeFrame({ type: FrameType.Credit, aux: this.credit.takeOwed() }, []);
     });
-  }
-
-  private takeCreditToReturn(): number {
-    const credit = this.creditToReturn;
-    this.creditToReturn = 0;
-    this.peerCreditUsed -= credit;
-    return credit;
   }
 
   private addCredit(credit: number): void {
     if (credit === 0) return;
-    if (credit > this.creditInFlight) {
-      throw new FabricError(
-        'EPROTO',
-        'protocol violation by the peer: it returned more credit than it was sent',
-      );
-    }
-    this.creditInFlight -= credit;
-    this.sendCredit += credit;
-    for (let next = this.outgoing.peek(); next && next.cost <= this.sendCredit; next = this.outgoing.peek()) {
-      this.outgoing.shift();
-      this.spend(next.cost);
-      next.emit();
-    }
-  }
-
-  /** Whether an operation costing `cost` may go now: nothing waits before it and the credit covers it. */
-  private creditReady(cost: number): boolean {
-    return this.outgoing.length === 0 && cost <= this.sendCredit;
+    this.credit.returned(credit);
+    this.userOperations.pump();
   }
 
   /** Runs `emit` now or, behind earlier operations still waiting for credit, later: order is preserved. */
   private submit(cost: number, emit: () => void): void {
-    if (this.creditReady(cost)) {
-      this.spend(cost);
-      emit();
-    } else {
-      this.outgoing.push({ cost, emit });
-    }
-  }
-
-  private spend(cost: number): void {
-    this.sendCredit -= cost;
-    this.creditInFlight += cost;
+    this.userOperations.push({
+      cost,
+      start: () => {
+        emit();
+        return true;
+      },
+      // Sends reject through unsettledSends, one-sided operations through the operation table.
+      reject: () => {},
+    });
   }
 
   // ---- one-sided operations ---------------------------------------------------------------------------------
@@ -415,7 +372,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     emit: (id: number) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      const operation: OneSidedOperation = { kind, resolve, reject };
+      const operation: TcpOperation = { kind, what: `the ${kind}`, resolve, reject };
       if (target) operation.target = target;
       const id = this.operations.add(operation);
       this.submit(0, () => emit(id));
@@ -423,7 +380,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     });
   }
 
-  private pendingOp(header: FrameHeader, kind: 'write' | 'read'): OneSidedOperation {
+  private pendingOp(header: FrameHeader, kind: 'write' | 'read'): TcpOperation {
     const op = this.operations.get(header.id);
     if (!op || op.kind !== kind || (op.target !== undefined && op.target.length !== header.length)) {
       throw new FabricError(
@@ -476,7 +433,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   private messageHeader(length: number): HeaderFields {
     counters.messagesSent++;
     counters.bytesSent += length;
-    return { type: FrameType.Message, length, aux: this.takeCreditToReturn() };
+    return { type: FrameType.Message, length, aux: this.credit.takeOwed() };
   }
 
   /** A send() promise: `start` puts the message out and calls `done`, unless the connection fails first. */
@@ -654,9 +611,5 @@ export class TcpConnection extends BaseConnection implements FrameSink {
     if (this.destroyTimer || this.socket.destroyed) return;
     this.destroyTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     this.socket.once('close', () => clearTimeout(this.destroyTimer));
-  }
-
-  protected releasePending(): void {
-    this.outgoing.drain();
   }
 }

@@ -2,9 +2,11 @@ import { prepareOneSided } from '../../api/connection.js';
 import { FabricError } from '../../api/errors.js';
 import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
-import { BaseConnection, type OneSidedOperation } from '../../core/connection-base.js';
-
+import { BaseConnection } from '../../core/connection-base.js';
+import { MessageCredit } from '../../core/message-credit.js';
+import type { PendingOperation } from '../../core/operation-table.js';
 import type { ResolvedOptions } from '../../core/options.js';
+import type { UserOperation } from '../../core/user-operations.js';
 import { ACCESS_READ, ACCESS_WRITE, decodeDescriptor } from '../../protocol/descriptor.js';
 import { errorFrame } from '../../protocol/error-frame.js';
 import {
@@ -91,18 +93,6 @@ interface OutgoingFrame {
   onPosted?: () => void;
 }
 
-/** A one-sided operation in the ordered queue of user operations. */
-interface QueuedOperation {
-  /** Whether it may be posted when it reaches the head of the queue (its grant arrived, or it failed). */
-  ready: boolean;
-  /** Posts its work, or settles it; false when it has to wait again (its grant was revoked meanwhile). */
-  post(): boolean;
-  reject(error: Error): void;
-}
-
-/** What leaves the connection in the order the application asked for it. */
-type UserEntry = { frame: OutgoingFrame } | { operation: QueuedOperation };
-
 /** A message received, in arrival order; a rendezvous one is ready once pulled. */
 interface Arrival {
   bytes: Uint8Array;
@@ -123,7 +113,10 @@ interface Grant {
   access: number;
 }
 
-interface GrantRequest extends OneSidedOperation {
+/** One of our writes, reads or grant requests, waiting for its completion or the owner's answer. */
+interface VerbsOperation extends PendingOperation {
+  kind: 'write' | 'read' | 'grant';
+  /** A grant request's answer. */
   granted?: Grant;
 }
 
@@ -133,7 +126,7 @@ interface GrantRequest extends OneSidedOperation {
  * with RDMA READ (rendezvous), and one-sided operations are RDMA WRITE / READ on registered memory
  * (docs/PROTOCOL.md, "Over RDMA").
  */
-export class VerbsConnection extends BaseConnection {
+export class VerbsConnection extends BaseConnection<VerbsOperation> {
   private kind: 'roce' | 'ib' = 'roce';
   private readonly endpoint: NativeEndpoint;
   private device = '';
@@ -151,20 +144,14 @@ export class VerbsConnection extends BaseConnection {
 
   /** Frames (other than Credit frames) we may still send before the peer returns frame credit. */
   private frameCredit = RECEIVE_CREDITS;
-  /** Message bytes we may still send before the peer's application takes some (its receive window). */
-  private byteCredit = 0;
   /** Frames received (other than Credit frames) whose credit was not returned yet. */
   private peerFramesUsed = 0;
-  /** Message bytes received whose credit was not returned yet. */
-  private peerBytesUsed = 0;
   /** Credit of handled frames and of messages the application took, to return to the peer. */
   private framesToReturn = 0;
-  private bytesToReturn = 0;
   private creditFlushScheduled = false;
   /** A Credit frame is due but had no send slot yet. */
   private creditFlushWanted = false;
   private readonly controlFrames = new Fifo<OutgoingFrame>();
-  private readonly userQueue = new Fifo<UserEntry>();
 
   /** Our rendezvous messages the peer has not pulled yet. */
   private readonly transfers = new Map<number, Transfer>();
@@ -292,20 +279,22 @@ export class VerbsConnection extends BaseConnection {
     }
     await new Promise<void>((resolve, reject) => {
       this.unsettledSends.add(reject);
-      this.queueUser({
-        header: encodeHeader({ type: FrameType.Message, length }),
-        payload: parts,
-        length,
-        carriesCredit: true,
-        bytes: length + HEADER_SIZE,
-        onPosted: () => {
-          if (!this.unsettledSends.delete(reject)) return;
-          counters.messagesSent++;
-          counters.bytesSent += length;
-          counters.copiedBytes += length;
-          resolve();
-        },
-      });
+      this.queueUser(
+        this.userFrame({
+          header: encodeHeader({ type: FrameType.Message, length }),
+          payload: parts,
+          length,
+          carriesCredit: true,
+          bytes: MessageCredit.cost(length),
+          onPosted: () => {
+            if (!this.unsettledSends.delete(reject)) return;
+            counters.messagesSent++;
+            counters.bytesSent += length;
+            counters.copiedBytes += length;
+            resolve();
+          },
+        }),
+      );
     });
   }
 
@@ -358,10 +347,6 @@ export class VerbsConnection extends BaseConnection {
     } catch (error) {
       throw nativeFailure(error, `cannot set up the RDMA connection to ${this.peerName}`);
     }
-  }
-
-  protected override opened(): void {
-    this.byteCredit = this.handshake.peer?.receiveWindow ?? 0;
   }
 
   private createQueuePair(kind: 'roce' | 'ib'): void {
@@ -457,7 +442,7 @@ export class VerbsConnection extends BaseConnection {
     switch (header.type) {
       case FrameType.Message: {
         if (header.length > Math.min(this.options.maxMessageSize, EAGER_LIMIT)) this.tooLarge(header.length);
-        this.chargeBytes(header.length);
+        this.credit.charge(header.length);
         this.addCredit(header);
         const bytes = Buffer.allocUnsafeSlow(header.length);
         bytes.set(payload);
@@ -468,7 +453,7 @@ export class VerbsConnection extends BaseConnection {
       case FrameType.Rendezvous: {
         const total = header.offset;
         if (total > this.options.maxMessageSize) this.tooLarge(total);
-        this.chargeBytes(total);
+        this.credit.charge(total);
         this.addCredit(header);
         const segments = decodeSegments(payload, total);
         const arrival = { bytes: Buffer.allocUnsafeSlow(total), ready: false };
@@ -572,9 +557,9 @@ export class VerbsConnection extends BaseConnection {
   }
 
   protected consumed(message: Uint8Array): void {
-    this.bytesToReturn += message.length + HEADER_SIZE;
+    this.credit.consumed(message.length);
     // Returned at once when the application has caught up, else once half the window is owed.
-    if (this.inbox.size === 0 || this.bytesToReturn >= this.receiveWindow / 2) this.scheduleCreditFlush();
+    if (this.inbox.size === 0 || this.credit.owing >= this.receiveWindow / 2) this.scheduleCreditFlush();
   }
 
   private async sendRendezvous(parts: readonly Uint8Array[], length: number): Promise<void> {
@@ -602,13 +587,15 @@ export class VerbsConnection extends BaseConnection {
             length: (pieces[i] as Uint8Array).length,
           })),
         );
-        this.queueUser({
-          header: encodeHeader({ type: FrameType.Rendezvous, id, length: segments.length, offset: length }),
-          payload: [segments],
-          length: segments.length,
-          carriesCredit: true,
-          bytes: length + HEADER_SIZE,
-        });
+        this.queueUser(
+          this.userFrame({
+            header: encodeHeader({ type: FrameType.Rendezvous, id, length: segments.length, offset: length }),
+            payload: [segments],
+            length: segments.length,
+            carriesCredit: true,
+            bytes: MessageCredit.cost(length),
+          }),
+        );
       });
       counters.messagesSent++;
       counters.bytesSent += length;
@@ -646,25 +633,27 @@ export class VerbsConnection extends BaseConnection {
     return new Promise<void>((resolve, reject) => {
       let grant: Promise<Grant> | undefined;
       let granted: Grant | undefined;
-      const operation: QueuedOperation = { ready: false, post: () => false, reject };
+      // Whether it may go when it comes first (its grant arrived, or it failed), and what it then does.
+      let ready = false;
+      let post = (): boolean => false;
       const refuse = (error: Error) => {
-        operation.ready = true;
-        operation.post = () => true;
+        ready = true;
+        post = () => true;
         reject(error);
         this.pump();
       };
       const fetch = () => {
-        operation.ready = false;
+        ready = false;
         const pending = this.grant(key);
         grant = pending;
         pending.then((answer) => {
           if (grant !== pending) return;
           granted = answer;
-          operation.ready = true;
+          ready = true;
           this.pump();
         }, refuse);
       };
-      operation.post = () => {
+      post = () => {
         // A grant revoked while the operation waited in the queue is never used: ask again.
         if (this.grants.get(key) !== grant) {
           fetch();
@@ -677,9 +666,8 @@ export class VerbsConnection extends BaseConnection {
         }
         return true;
       };
-      this.userQueue.push({ operation });
+      this.queueUser({ cost: 0, start: () => ready && post(), reject });
       fetch();
-      this.awaitingPeer();
     });
   }
 
@@ -718,7 +706,7 @@ export class VerbsConnection extends BaseConnection {
     const registration = regionRegistration(slice.region, this.endpoint, this.device, false);
     const local = registration.memory;
     const release = registration.use();
-    const id = this.operations.add({ kind, resolve, reject });
+    const id = this.operations.add({ kind, what: `the ${kind}`, resolve, reject });
     let outstanding = Math.ceil(slice.length / CHUNK_BYTES);
     for (let done = 0; done < slice.length; done += CHUNK_BYTES) {
       (this.work as WorkQueue).post({
@@ -745,8 +733,9 @@ export class VerbsConnection extends BaseConnection {
     let grant = this.grants.get(key);
     if (!grant) {
       const requested = new Promise<Grant>((resolve, reject) => {
-        const request: GrantRequest = {
+        const request: VerbsOperation = {
           kind: 'grant',
+          what: 'access to the region',
           resolve: () => resolve(request.granted as Grant),
           reject,
         };
@@ -763,7 +752,7 @@ export class VerbsConnection extends BaseConnection {
   }
 
   private onGrant(header: FrameHeader, payload: Uint8Array): void {
-    const request = this.operations.get(header.id) as GrantRequest | undefined;
+    const request = this.operations.get(header.id);
     if (request?.kind !== 'grant') {
       throw new FabricError(
         'EPROTO',
@@ -833,10 +822,28 @@ export class VerbsConnection extends BaseConnection {
     this.queueControl(encodeHeader({ type, length: payload.length }), [payload]);
   }
 
-  private queueUser(frame: OutgoingFrame): void {
-    this.userQueue.push({ frame });
-    this.pump();
+  private queueUser(operation: UserOperation): void {
+    this.userOperations.push(operation);
     this.awaitingPeer();
+  }
+
+  /** A message frame among the user's operations: it goes after the control frames, with credit to spare. */
+  private userFrame(frame: OutgoingFrame): UserOperation {
+    return {
+      cost: frame.bytes,
+      start: () => {
+        const blocked =
+          this.work === undefined ||
+          this.destroyed ||
+          this.controlFrames.length > 0 ||
+          this.freeSlots.length === 0 ||
+          this.frameCredit <= MESSAGE_RESERVE;
+        if (!blocked) this.postFrame(frame);
+        return !blocked;
+      },
+      // Its send() rejects through unsettledSends, a rendezvous through its transfer.
+      reject: () => {},
+    };
   }
 
   private queueControl(header: Buffer, payload: readonly Uint8Array[] = [], free = false): void {
@@ -853,26 +860,15 @@ export class VerbsConnection extends BaseConnection {
   private pump(): void {
     if (this.work === undefined || this.destroyed) return;
     if (this.creditFlushWanted && this.freeSlots.length > 0) this.flushCredit();
-    for (;;) {
-      const control = this.controlFrames.peek();
-      if (control && this.freeSlots.length > 0 && (this.frameCredit > 0 || control.free)) {
-        this.controlFrames.shift();
-        this.postFrame(control);
-        continue;
-      }
-      const entry = this.userQueue.peek();
-      if (!entry) return;
-      if ('operation' in entry) {
-        if (!entry.operation.ready || !entry.operation.post()) return;
-        this.userQueue.shift();
-        continue;
-      }
-      const { bytes } = entry.frame;
-      if (control || this.freeSlots.length === 0 || this.frameCredit <= MESSAGE_RESERVE) return;
-      if (bytes > this.byteCredit) return;
-      this.userQueue.shift();
-      this.postFrame(entry.frame);
+    for (
+      let control = this.controlFrames.peek();
+      control && this.freeSlots.length > 0 && (this.frameCredit > 0 || control.free);
+      control = this.controlFrames.peek()
+    ) {
+      this.controlFrames.shift();
+      this.postFrame(control);
     }
+    this.userOperations.pump();
   }
 
   /** One handled frame's credit is owed; `soon` asks for a Credit frame if nothing carries it. */
@@ -895,7 +891,7 @@ export class VerbsConnection extends BaseConnection {
   private flushCredit(): void {
     this.creditFlushWanted = false;
     if (this.state !== 'open' || this.destroyed) return;
-    if (this.framesToReturn === 0 && this.bytesToReturn === 0) return;
+    if (this.framesToReturn === 0 && this.credit.owing === 0) return;
     if (this.freeSlots.length === 0) {
       this.creditFlushWanted = true;
       return;
@@ -910,29 +906,17 @@ export class VerbsConnection extends BaseConnection {
     });
   }
 
-  /** Message bytes the peer sent: they must fit the window this side announced. */
-  private chargeBytes(length: number): void {
-    this.peerBytesUsed += length + HEADER_SIZE;
-    if (this.peerBytesUsed > this.receiveWindow) {
-      throw new FabricError(
-        'EPROTO',
-        'protocol violation by the peer: it sent more message bytes than its credit allows',
-      );
-    }
-  }
-
   /** Credit the peer returned: message bytes in `aux`, frames in `key`. */
   private addCredit(header: FrameHeader): void {
     const frames = Number(header.key);
-    const peerWindow = this.handshake.peer?.receiveWindow ?? 0;
-    if (this.frameCredit + frames > RECEIVE_CREDITS || this.byteCredit + header.aux > peerWindow) {
+    if (this.frameCredit + frames > RECEIVE_CREDITS) {
       throw new FabricError(
         'EPROTO',
         'protocol violation by the peer: it returned more credit than it was sent',
       );
     }
+    this.credit.returned(header.aux);
     this.frameCredit += frames;
-    this.byteCredit += header.aux;
   }
 
   /** Copies a frame into a send slot and posts it as one SEND. */
@@ -940,11 +924,9 @@ export class VerbsConnection extends BaseConnection {
     const slot = this.freeSlots.pop() as number;
     const at = slot * FRAME_BYTES;
     if (frame.carriesCredit) {
-      frame.header.writeUInt32LE(this.bytesToReturn, 12);
+      frame.header.writeUInt32LE(this.credit.takeOwed(), 12);
       frame.header.writeBigUInt64LE(BigInt(this.framesToReturn), 16);
-      this.peerBytesUsed -= this.bytesToReturn;
       this.peerFramesUsed -= this.framesToReturn;
-      this.bytesToReturn = 0;
       this.framesToReturn = 0;
     }
     this.sendBuffers.set(frame.header, at);
@@ -954,7 +936,6 @@ export class VerbsConnection extends BaseConnection {
       offset += part.length;
     }
     if (!frame.free) this.frameCredit--;
-    this.byteCredit -= frame.bytes;
     const registration = this.sendRegistration as NativeMemoryRegion;
     (this.work as WorkQueue).post({
       opcode: OP_SEND,
@@ -999,7 +980,7 @@ export class VerbsConnection extends BaseConnection {
   }
 
   protected override awaitsPeer(): boolean {
-    return super.awaitsPeer() || this.transfers.size > 0 || this.userQueue.length > 0;
+    return super.awaitsPeer() || this.transfers.size > 0;
   }
 
   protected pollOnce(micros: number): boolean {
@@ -1009,11 +990,8 @@ export class VerbsConnection extends BaseConnection {
     return true;
   }
 
-  protected releasePending(reason: FabricError): void {
+  protected override releasePending(reason: FabricError): void {
     clearTimeout(this.establishTimer);
-    for (const entry of this.userQueue.drain()) {
-      if ('operation' in entry) entry.operation.reject(reason);
-    }
     for (const transfer of this.transfers.values()) transfer.reject(reason);
   }
 
