@@ -46,7 +46,9 @@ function streamSizes(settings: MeasureSettings): number[] {
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
-function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettings): Peer[] {
+/** Raw node:net, iperf3, ucx_perftest over TCP, a C stream: beside a transport over sockets. */
+function socketPeers(endpoint: BenchEndpoint, nodeNet: NodeNetServers, settings: MeasureSettings): Peer[] {
+  const { host, transport: fabric } = endpoint;
   const sizes = (pattern: OurPattern) =>
     settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
   const latency = sizes('latency');
@@ -56,7 +58,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
     {
       name: 'node:net',
       pattern: 'latency',
-      fabric: 'tcp',
+      fabric,
       sizes: latency,
       measure: (size, budget) => rawLatency(nodeNet.host, nodeNet.echoPort, size, budget),
     },
@@ -64,14 +66,14 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       name: 'ucx_perftest tag_lat',
       tool: UCX_PERFTEST,
       pattern: 'latency',
-      fabric: 'tcp',
+      fabric,
       sizes: latency,
       measure: (size, budget) => ucxTagLatency(host, size, budget),
     },
     {
       name: 'node:net stream',
       pattern: 'stream',
-      fabric: 'tcp',
+      fabric,
       sizes: stream,
       measure: (size, budget) => rawStream(nodeNet.host, nodeNet.sinkPort, size, budget, inFlight),
     },
@@ -79,7 +81,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       name: 'iperf3',
       tool: IPERF3,
       pattern: 'stream',
-      fabric: 'tcp',
+      fabric,
       sizes: stream,
       measure: (size, budget) => iperf3Stream(host, size, budget),
     },
@@ -87,7 +89,7 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       name: 'C stream',
       tool: C_COMPILER,
       pattern: 'stream',
-      fabric: 'tcp',
+      fabric,
       sizes: stream,
       measure: (size, budget) => cStream(host, size, budget),
     },
@@ -96,14 +98,14 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
     {
       name: 'local device',
       pattern: 'forwarding',
-      fabric: 'tcp',
+      fabric,
       sizes: sizes('forwarding'),
       measure: (size, budget) => forwardedCall('local', size, budget),
     },
     {
       name: 'local device',
       pattern: 'mlp',
-      fabric: 'tcp',
+      fabric,
       sizes: sizes('mlp'),
       measure: (size, budget) => mlpBatch('local', size, budget),
     },
@@ -111,14 +113,14 @@ function tcpPeers(host: string, nodeNet: NodeNetServers, settings: MeasureSettin
       name: 'ucx_perftest tag_bw',
       tool: UCX_PERFTEST,
       pattern: 'stream',
-      fabric: 'tcp',
+      fabric,
       sizes: stream,
       measure: (size, budget) => ucxTagBandwidth(host, size, budget, inFlight),
     },
   ];
 }
 
-function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSettings): Peer[] {
+function verbsPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSettings): Peer[] {
   const on = (tool: string) => `${tool} (${endpoint.device})`;
   const sizes = (pattern: OurPattern) =>
     settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
@@ -151,19 +153,27 @@ function rdmaPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSett
   ];
 }
 
+/** The reference tools of each family a transport names for its kinds (its localTarget's `peers`). */
+const PEER_FAMILIES: Record<
+  string,
+  (endpoint: BenchEndpoint, nodeNet: NodeNetServers | undefined, settings: MeasureSettings) => Peer[]
+> = {
+  sockets: (endpoint, nodeNet, settings) => socketPeers(endpoint, nodeNet as NodeNetServers, settings),
+  verbs: (endpoint, _nodeNet, settings) =>
+    verbsPeers({ ...endpoint, device: endpoint.device as string }, settings),
+};
+
 /**
  * Measurements of every peer that applies to `endpoints` and is installed; the others, as missing. `nodeNet`
- * is where the raw node:net servers listen, needed when one of the endpoints is TCP.
+ * is where the raw node:net servers listen, needed when one of the endpoints is measured beside sockets.
  */
 export async function peerMeasurements(
   endpoints: BenchEndpoint[],
   nodeNet: NodeNetServers | undefined,
   settings: MeasureSettings,
 ): Promise<{ measurements: Measurement[]; missing: MissingPeer[] }> {
-  const peers = endpoints.flatMap((endpoint) =>
-    endpoint.transport === 'tcp'
-      ? tcpPeers(endpoint.host, nodeNet as NodeNetServers, settings)
-      : rdmaPeers({ ...endpoint, device: endpoint.device as string }, settings),
+  const peers = endpoints.flatMap(
+    (endpoint) => PEER_FAMILIES[endpoint.peers ?? '']?.(endpoint, nodeNet, settings) ?? [],
   );
   const measurements: Measurement[] = [];
   const missing = new Map<string, MissingPeer>();

@@ -102,7 +102,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     }
     let missing = unmeasured;
     if (options.peers) {
-      const tcp = endpoints.find((e) => e.transport === 'tcp');
+      const tcp = endpoints.find((e) => e.peers === 'sockets');
       let nodeNet: NodeNetServers | undefined;
       if (tcp) {
         const { port, sinkPort } = await startServer(['node-net', tcp.host], children);

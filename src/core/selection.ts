@@ -2,7 +2,7 @@ import { FabricError } from '../api/errors.js';
 import type { TransportChoice, TransportKind, TransportOptions } from '../api/options.js';
 import type { TransportInfo } from '../api/transport-info.js';
 import { TRANSPORTS } from '../transports/registry.js';
-import type { Transport } from '../transports/transport.js';
+import type { LocalTarget, Transport } from '../transports/transport.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 
 /**
@@ -47,4 +47,12 @@ export function candidatesFor(choice: TransportChoice, options: ResolvedOptions)
     throw new FabricError('ENODEV', `transport '${choice}' cannot be used here: ${info.reason}`);
   }
   return [{ transport, kind: choice as TransportKind }];
+}
+
+/** Where a client and a server on this host meet over `info`'s kind (`host`: at that address), or why not. */
+export function localTarget(info: TransportInfo, host: string | undefined): LocalTarget | string {
+  const transport = TRANSPORTS.find((candidate: Transport) =>
+    candidate.kinds.includes(info.kind),
+  ) as Transport;
+  return transport.localTarget(info, host);
 }

@@ -20,6 +20,18 @@ export interface RouteChoice {
   port?: number;
 }
 
+/** Where a client and a server on this host meet over one kind (the benchmark measures there). */
+export interface LocalTarget {
+  transport: string;
+  /** The local address both ends use. */
+  host: string;
+  /** The device and GID that address belongs to, for the C tools measured beside it. */
+  device?: string;
+  gidIndex?: number;
+  /** Which family of reference tools this kind is measured beside (bench/peers): 'sockets' or 'verbs'. */
+  peers: string;
+}
+
 /**
  * One transport, as the core sees it: TCP, the verbs transports, shared memory... Each lives in its own folder
  * under src/transports/ and is listed once in registry.ts; the core, the CLI, the benchmark and the tests
@@ -58,6 +70,8 @@ export interface Transport<
   mayFallBack(error: unknown): boolean;
   /** Its part of `fabric-transport info`: lines for a person, beside the availability of its kinds. */
   describe(infos: readonly TransportInfo[]): string[];
+  /** Where both ends can meet on this host over `info`'s kind (`host`: at that address), or why not. */
+  localTarget(info: TransportInfo, host: string | undefined): LocalTarget | string;
   /** How it would reach `host`, or why it would not (`fabric-transport info --peer`); nothing connects. */
   probe(host: string, options: ResolvedOptions): Promise<RouteChoice | string>;
 }

@@ -14,5 +14,6 @@ export const tcpTransport: Transport<'tcp', TcpOptions, ResolvedTcpOptions> = {
   connect: (peer, options) => TcpConnection.connect(peer.host, peer.port, options),
   mayFallBack: () => false,
   describe: () => [],
+  localTarget: (_info, host) => ({ transport: 'tcp', host: host ?? '127.0.0.1', peers: 'sockets' }),
   probe: async () => ({ transport: 'tcp', reason: 'TCP reaches every address' }),
 };

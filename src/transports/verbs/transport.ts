@@ -3,6 +3,7 @@ import type { Transport } from '../transport.js';
 import { VerbsConnection } from './connection.js';
 import { describeDevices } from './info-section.js';
 import { VerbsAcceptor } from './listener.js';
+import { localTarget } from './local-target.js';
 import { type ResolvedVerbsOptions, type VerbsOptions, verbsOptions } from './options.js';
 import { probeRoute } from './route-probe.js';
 import { type VerbsKind, verbsAvailability } from './routes.js';
@@ -24,5 +25,6 @@ export const verbsTransport: Transport<VerbsKind, VerbsOptions, ResolvedVerbsOpt
     VerbsConnection.connect(await peer.address(), peer.port, options, kind),
   mayFallBack: (error) => VerbsConnection.failedBeforeEstablished(error),
   describe: describeDevices,
+  localTarget,
   probe: probeRoute,
 };
