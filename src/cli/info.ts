@@ -15,6 +15,12 @@ Every transport, available or why not; RDMA devices with their ports, states, li
   --json          the report as JSON
 `;
 
+const INFO_OPTIONS = {
+  peer: { type: 'string' },
+  device: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 export interface InfoReport {
   node: string;
   platform: string;
@@ -67,9 +73,9 @@ export function formatInfo(report: InfoReport): string {
 }
 
 export async function infoCommand(args: string[]): Promise<void> {
-  const flags = Flags.parse(args, ['--peer', '--device'], ['--json']);
-  const device = flags.text('--device');
+  const flags = Flags.parse(args, INFO_OPTIONS);
+  const device = flags.text('device');
   const options = resolvedOptions(device === undefined ? {} : { device });
-  const report = await infoReport(flags.text('--peer'), options);
-  process.stdout.write(flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
+  const report = await infoReport(flags.text('peer'), options);
+  process.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
 }
