@@ -23,6 +23,17 @@ type NamesOf<O extends OptionSpecs, T> = { [K in keyof O]: O[K]['type'] extends 
 /** The flags of a command whose options are `O`. */
 export type FlagsOf<O extends OptionSpecs> = Flags<NamesOf<O, 'string'>, NamesOf<O, 'boolean'>>;
 
+/** parseArgs' declaration of the options named: `valued` take a value (type 'string'), `switches` do not. */
+export function optionSpecs<V extends string, S extends string>(
+  valued: readonly V[],
+  switches: readonly S[],
+): Record<V, { type: 'string' }> & Record<S, { type: 'boolean' }> {
+  return Object.fromEntries([
+    ...valued.map((name) => [name, { type: 'string' }]),
+    ...switches.map((name) => [name, { type: 'boolean' }]),
+  ]);
+}
+
 /** Why parseArgs refused `args`, in our words: the first argument that is not one of `options` as it should be. */
 function misuse(args: readonly string[], options: OptionSpecs, refusal: Error): UsageError {
   const { tokens } = parseArgs({

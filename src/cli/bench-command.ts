@@ -1,6 +1,6 @@
 import { runSuite } from '../../bench/suite.js';
 import type { PollMode, TransportKind } from '../options.js';
-import { Flags, resolvedOptions } from './arguments.js';
+import { Flags, optionSpecs, resolvedOptions } from './arguments.js';
 import {
   MEASUREMENT_OPTIONS,
   MEASUREMENT_USAGE,
@@ -30,12 +30,8 @@ const KINDS: readonly TransportKind[] = ['tcp', 'roce', 'ib'];
 const POLL_MODES: readonly PollMode[] = ['event', 'spin', 'hybrid'];
 const BENCH_OPTIONS = {
   ...MEASUREMENT_OPTIONS,
-  transport: { type: 'string' },
-  host: { type: 'string' },
-  poll: { type: 'string' },
-  'spin-us': { type: 'string' },
-  'no-peers': { type: 'boolean' },
-} as const;
+  ...optionSpecs(['transport', 'host', 'poll', 'spin-us'], ['no-peers']),
+};
 
 export async function benchCommand(args: string[]): Promise<void> {
   const flags = Flags.parse(args, BENCH_OPTIONS);

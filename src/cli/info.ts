@@ -2,7 +2,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { RdmaDevice } from '../rdma-devices.js';
 import { type TransportInfo, transportsFor } from '../selection.js';
 import { probeRoute, type RouteChoice } from '../transports/verbs/route-probe.js';
-import { Flags, resolvedOptions } from './arguments.js';
+import { Flags, optionSpecs, resolvedOptions } from './arguments.js';
 
 export const INFO_USAGE = `usage: fabric-transport info [--peer HOST] [--device LIST] [--json]
 
@@ -15,11 +15,7 @@ Every transport, available or why not; RDMA devices with their ports, states, li
   --json          the report as JSON
 `;
 
-const INFO_OPTIONS = {
-  peer: { type: 'string' },
-  device: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+const INFO_OPTIONS = optionSpecs(['peer', 'device'], ['json']);
 
 export interface InfoReport {
   node: string;

@@ -9,19 +9,12 @@ import type { BenchResults } from '../../bench/results.js';
 import type { Progress } from '../../bench/rounds.js';
 import { BENCH_MAX_REGION } from '../../bench/service.js';
 import { FabricError } from '../errors.js';
-import { type FlagsOf, UsageError } from './arguments.js';
+import { type FlagsOf, optionSpecs, UsageError } from './arguments.js';
 
-export const MEASUREMENT_OPTIONS = {
-  pattern: { type: 'string' },
-  sizes: { type: 'string' },
-  iterations: { type: 'string' },
-  duration: { type: 'string' },
-  rounds: { type: 'string' },
-  inflight: { type: 'string' },
-  out: { type: 'string' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean' },
-} as const;
+export const MEASUREMENT_OPTIONS = optionSpecs(
+  ['pattern', 'sizes', 'iterations', 'duration', 'rounds', 'inflight', 'out'],
+  ['json', 'quiet'],
+);
 /** The flags of a command that measures. */
 export type MeasurementFlags = FlagsOf<typeof MEASUREMENT_OPTIONS>;
 

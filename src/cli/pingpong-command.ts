@@ -6,7 +6,7 @@ import { assembleResults } from '../../bench/run-results.js';
 import { BENCH_MAX_MESSAGE, serveBench } from '../../bench/service.js';
 import { listen } from '../index.js';
 import type { TransportChoice } from '../options.js';
-import { Flags, type FlagsOf, UsageError } from './arguments.js';
+import { Flags, type FlagsOf, optionSpecs, UsageError } from './arguments.js';
 import * as measurement from './measurement-flags.js';
 
 /** perftest uses 18515; the next port, so that both can run on one host. */
@@ -29,12 +29,8 @@ The client measures latency and write by default (--pattern changes that).
 const TRANSPORTS: readonly TransportChoice[] = ['auto', 'tcp', 'roce', 'ib'];
 const PINGPONG_OPTIONS = {
   ...measurement.MEASUREMENT_OPTIONS,
-  connect: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  transport: { type: 'string' },
-  listen: { type: 'boolean' },
-} as const;
+  ...optionSpecs(['connect', 'host', 'port', 'transport'], ['listen']),
+};
 type PingpongFlags = FlagsOf<typeof PINGPONG_OPTIONS>;
 
 function transportOf(flags: PingpongFlags): TransportChoice | undefined {
