@@ -43,4 +43,34 @@ describe('the fabric-transport command', () => {
       assert.match(stderr, /^fabric-transport: /);
     }
   });
+
+  it('refuses an unknown option, a missing value and a stray argument with exit code 2, in plain words', () => {
+    for (const [args, message] of [
+      [['info', '--colour'], /^fabric-transport: unknown option --colour\n/],
+      [['info', '-x'], /^fabric-transport: unknown option -x\n/],
+      [['info', '--peer'], /^fabric-transport: --peer needs a value\n/],
+      [['info', '--peer', '--json'], /^fabric-transport: --peer needs a value\n/],
+      [['info', '--peer='], /^fabric-transport: --peer needs a value\n/],
+      [['info', '--json=yes'], /^fabric-transport: --json takes no value\n/],
+      [['info', 'localhost'], /^fabric-transport: unexpected argument "localhost"\n/],
+      [['info', '--json', '--', 'localhost'], /^fabric-transport: unexpected argument "localhost"\n/],
+      [['pingpong', '--listen', '--port', '-1'], /^fabric-transport: --port needs a value \(--port=-1 /],
+    ] as const) {
+      const { status, stdout, stderr } = fabricTransport(...args);
+      assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, message);
+      // The message comes with the command's usage.
+      assert.match(stderr, new RegExp(`usage: fabric-transport ${args[0]}`));
+      assert.equal(stdout, '');
+    }
+  });
+
+  it('takes --name=value as well as --name value', () => {
+    const { status, stdout, stderr } = fabricTransport('info', '--peer=127.0.0.1', '--json');
+    assert.equal(status, 0, stderr);
+    assert.equal(JSON.parse(stdout).peer.host, '127.0.0.1');
+    const invalid = fabricTransport('info', '--device=^^');
+    assert.equal(invalid.status, 2);
+    assert.match(invalid.stderr, /^fabric-transport: .*device/);
+  });
 });

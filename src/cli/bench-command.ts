@@ -1,11 +1,10 @@
 import { runSuite } from '../../bench/suite.js';
 import type { PollMode, TransportKind } from '../api/options.js';
 import { registeredKinds } from '../core/options.js';
-import { Flags, resolvedOptions } from './arguments.js';
+import { Flags, optionSpecs, resolvedOptions } from './arguments.js';
 import {
-  MEASUREMENT_SWITCHES,
+  MEASUREMENT_OPTIONS,
   MEASUREMENT_USAGE,
-  MEASUREMENT_VALUED,
   measureSettings,
   prepareOut,
   progressOf,
@@ -29,24 +28,24 @@ Files go to ./bench-results unless --out says otherwise.
 `;
 
 const POLL_MODES: readonly PollMode[] = ['event', 'spin', 'hybrid'];
+const BENCH_OPTIONS = {
+  ...MEASUREMENT_OPTIONS,
+  ...optionSpecs(['transport', 'host', 'poll', 'spin-us'], ['no-peers']),
+};
 
 export async function benchCommand(args: string[]): Promise<void> {
-  const flags = Flags.parse(
-    args,
-    [...MEASUREMENT_VALUED, '--transport', '--host', '--poll', '--spin-us'],
-    [...MEASUREMENT_SWITCHES, '--no-peers'],
-  );
+  const flags = Flags.parse(args, BENCH_OPTIONS);
   // FABRIC_TRANSPORT names the one transport to measure, as it names the one to use; 'auto' means all.
   const { transport, pollMode, spinMicros } = resolvedOptions();
   const transports =
-    flags.choices<TransportKind>('--transport', registeredKinds()) ??
+    flags.choices<TransportKind>('transport', registeredKinds()) ??
     (transport === 'auto' ? undefined : [transport]);
   // Likewise FABRIC_POLL names the one poll mode to measure.
   const pollModes =
-    flags.choices<PollMode>('--poll', POLL_MODES) ??
+    flags.choices<PollMode>('poll', POLL_MODES) ??
     (process.env.FABRIC_POLL === undefined ? undefined : [pollMode]);
-  const host = flags.text('--host');
-  const out = prepareOut(flags.text('--out') ?? 'bench-results');
+  const host = flags.text('host');
+  const out = prepareOut(flags.text('out') ?? 'bench-results');
   // Stopping a run must end the tools and servers it started: exiting runs the 'exit' handlers that kill them.
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
@@ -55,8 +54,8 @@ export async function benchCommand(args: string[]): Promise<void> {
     ...(transports ? { transports } : {}),
     ...(host ? { host } : {}),
     ...(pollModes ? { pollModes } : {}),
-    spinMicros: flags.number('--spin-us', 0, 1_000_000) ?? spinMicros,
-    peers: !flags.has('--no-peers'),
+    spinMicros: flags.number('spin-us', 0, 1_000_000) ?? spinMicros,
+    peers: !flags.has('no-peers'),
     progress: progressOf(flags),
   });
   reportResults(results, flags, out);

@@ -4,7 +4,7 @@ import type { ResolvedOptions } from '../core/options.js';
 import { availability, byPriority } from '../core/selection.js';
 import { TRANSPORTS } from '../transports/registry.js';
 import type { RouteChoice, Transport } from '../transports/transport.js';
-import { Flags, resolvedOptions } from './arguments.js';
+import { Flags, optionSpecs, resolvedOptions } from './arguments.js';
 
 export const INFO_USAGE = `usage: fabric-transport info [--peer HOST] [--device LIST] [--json]
 
@@ -16,6 +16,8 @@ Every transport, available or why not; RDMA devices with their ports, states, li
   --device LIST   only these devices, in FABRIC_DEVICE's syntax (mlx5_0:1,^mlx5_2)
   --json          the report as JSON
 `;
+
+const INFO_OPTIONS = optionSpecs(['peer', 'device'], ['json']);
 
 export interface InfoReport {
   node: string;
@@ -72,9 +74,9 @@ export function formatInfo(report: InfoReport): string {
 }
 
 export async function infoCommand(args: string[]): Promise<void> {
-  const flags = Flags.parse(args, ['--peer', '--device'], ['--json']);
-  const device = flags.text('--device');
+  const flags = Flags.parse(args, INFO_OPTIONS);
+  const device = flags.text('device');
   const options = resolvedOptions(device === undefined ? {} : { device });
-  const report = await infoReport(flags.text('--peer'), options);
-  process.stdout.write(flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
+  const report = await infoReport(flags.text('peer'), options);
+  process.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
 }

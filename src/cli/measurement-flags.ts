@@ -9,18 +9,14 @@ import type { BenchResults } from '../../bench/results.js';
 import type { Progress } from '../../bench/rounds.js';
 import { BENCH_MAX_REGION } from '../../bench/service.js';
 import { FabricError } from '../api/errors.js';
-import { type Flags, UsageError } from './arguments.js';
+import { type FlagsOf, optionSpecs, UsageError } from './arguments.js';
 
-export const MEASUREMENT_VALUED = [
-  '--pattern',
-  '--sizes',
-  '--iterations',
-  '--duration',
-  '--rounds',
-  '--inflight',
-  '--out',
-];
-export const MEASUREMENT_SWITCHES = ['--json', '--quiet'];
+export const MEASUREMENT_OPTIONS = optionSpecs(
+  ['pattern', 'sizes', 'iterations', 'duration', 'rounds', 'inflight', 'out'],
+  ['json', 'quiet'],
+);
+/** The flags of a command that measures. */
+export type MeasurementFlags = FlagsOf<typeof MEASUREMENT_OPTIONS>;
 
 export const MEASUREMENT_USAGE = `  --pattern LIST    latency, write, read, messages, registration, reregistration, tensor,
                     forwarding, mlp (default: all)
@@ -33,26 +29,29 @@ export const MEASUREMENT_USAGE = `  --pattern LIST    latency, write, read, mess
   --out DIR         write results.json, chart.svg and table.md into DIR
   --quiet           no progress on stderr`;
 
-export function measureSettings(flags: Flags, defaultRounds: number): MeasureSettings & { rounds: number } {
-  const iterations = flags.number('--iterations', 1, 10_000_000);
-  if (iterations !== undefined && flags.has('--duration')) {
+export function measureSettings(
+  flags: MeasurementFlags,
+  defaultRounds: number,
+): MeasureSettings & { rounds: number } {
+  const iterations = flags.number('iterations', 1, 10_000_000);
+  if (iterations !== undefined && flags.has('duration')) {
     throw new UsageError('--duration and --iterations exclude each other: give one');
   }
-  const sizes = flags.sizes('--sizes', BENCH_MAX_REGION);
+  const sizes = flags.sizes('sizes', BENCH_MAX_REGION);
   return {
-    patterns: flags.choices('--pattern', OUR_PATTERNS) ?? OUR_PATTERNS,
+    patterns: flags.choices('pattern', OUR_PATTERNS) ?? OUR_PATTERNS,
     ...(sizes ? { sizes } : {}),
     budget: {
-      seconds: flags.number('--duration', 0.01, 3600, true) ?? 0.4,
+      seconds: flags.number('duration', 0.01, 3600, true) ?? 0.4,
       ...(iterations === undefined ? {} : { iterations }),
     },
-    inFlight: flags.number('--inflight', 1, 1024) ?? 4,
-    rounds: flags.number('--rounds', 1, 1000) ?? defaultRounds,
+    inFlight: flags.number('inflight', 1, 1024) ?? 4,
+    rounds: flags.number('rounds', 1, 1000) ?? defaultRounds,
   };
 }
 
-export function progressOf(flags: Flags): Progress {
-  return progressReporter(process.stderr, flags.has('--quiet'));
+export function progressOf(flags: MeasurementFlags): Progress {
+  return progressReporter(process.stderr, flags.has('quiet'));
 }
 
 /** Makes sure results can be written to `dir` before minutes of measuring; returns it. */
@@ -68,14 +67,18 @@ export function prepareOut<T extends string | undefined>(dir: T): T {
 }
 
 /** Prints the results (tables, or JSON with --json) and writes the files into `outDir`, if any. */
-export function reportResults(results: BenchResults, flags: Flags, outDir: string | undefined): void {
+export function reportResults(
+  results: BenchResults,
+  flags: MeasurementFlags,
+  outDir: string | undefined,
+): void {
   const tables = formatTables(results);
-  process.stdout.write(flags.has('--json') ? `${JSON.stringify(results, null, 2)}\n` : `\n${tables}`);
+  process.stdout.write(flags.has('json') ? `${JSON.stringify(results, null, 2)}\n` : `\n${tables}`);
   if (outDir === undefined) return;
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'chart.svg'), chartSvg(results));
   writeFileSync(join(outDir, 'table.md'), tables);
-  if (!flags.has('--json'))
+  if (!flags.has('json'))
     process.stdout.write(
       `\nwritten: ${['results.json', 'chart.svg', 'table.md'].map((f) => join(outDir, f)).join(', ')}\n`,
     );

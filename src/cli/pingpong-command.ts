@@ -7,7 +7,7 @@ import { BENCH_MAX_MESSAGE, serveBench } from '../../bench/service.js';
 import type { TransportChoice } from '../api/options.js';
 import { transportChoices } from '../core/options.js';
 import { listen } from '../index.js';
-import { Flags, UsageError } from './arguments.js';
+import { Flags, type FlagsOf, optionSpecs, UsageError } from './arguments.js';
 import * as measurement from './measurement-flags.js';
 
 /** perftest uses 18515; the next port, so that both can run on one host. */
@@ -27,8 +27,14 @@ ${measurement.MEASUREMENT_USAGE}
 The client measures latency and write by default (--pattern changes that).
 `;
 
-function transportOf(flags: Flags): TransportChoice | undefined {
-  const [transport, ...more] = flags.choices('--transport', transportChoices()) ?? [];
+const PINGPONG_OPTIONS = {
+  ...measurement.MEASUREMENT_OPTIONS,
+  ...optionSpecs(['connect', 'host', 'port', 'transport'], ['listen']),
+};
+type PingpongFlags = FlagsOf<typeof PINGPONG_OPTIONS>;
+
+function transportOf(flags: PingpongFlags): TransportChoice | undefined {
+  const [transport, ...more] = flags.choices('transport', transportChoices()) ?? [];
   if (more.length > 0) throw new UsageError('--transport takes one transport here');
   return transport;
 }
@@ -44,11 +50,11 @@ function hostAndPort(text: string): { host: string; port: number } {
   return { host, port };
 }
 
-async function serve(flags: Flags): Promise<void> {
+async function serve(flags: PingpongFlags): Promise<void> {
   const transport = transportOf(flags);
   const listener = await listen({
-    host: flags.text('--host') ?? '0.0.0.0',
-    port: flags.number('--port', 0, 65535) ?? PINGPONG_PORT,
+    host: flags.text('host') ?? '0.0.0.0',
+    port: flags.number('port', 0, 65535) ?? PINGPONG_PORT,
     maxMessageSize: BENCH_MAX_MESSAGE,
     ...(transport ? { transport } : {}),
   });
@@ -61,14 +67,14 @@ async function serve(flags: Flags): Promise<void> {
   );
 }
 
-async function measure(flags: Flags, peer: string): Promise<void> {
+async function measure(flags: PingpongFlags, peer: string): Promise<void> {
   const started = new Date();
   const { host, port } = hostAndPort(peer);
-  const out = measurement.prepareOut(flags.text('--out'));
+  const out = measurement.prepareOut(flags.text('out'));
   const transport =
     transportOf(flags) ?? (process.env.FABRIC_TRANSPORT as TransportChoice | undefined) ?? 'auto';
   const settings = measurement.measureSettings(flags, 3);
-  if (!flags.has('--pattern')) settings.patterns = ['latency', 'write'];
+  if (!flags.has('pattern')) settings.patterns = ['latency', 'write'];
   const tooLarge = ['latency', 'messages'].some((p) => settings.patterns.includes(p as 'latency'))
     ? settings.sizes?.find((size) => size > BENCH_MAX_MESSAGE)
     : undefined;
@@ -101,21 +107,17 @@ async function measure(flags: Flags, peer: string): Promise<void> {
 }
 
 export async function pingpongCommand(args: string[]): Promise<void> {
-  const flags = Flags.parse(
-    args,
-    [...measurement.MEASUREMENT_VALUED, '--connect', '--host', '--port', '--transport'],
-    [...measurement.MEASUREMENT_SWITCHES, '--listen'],
-  );
-  const peer = flags.text('--connect');
-  if (flags.has('--listen') === (peer !== undefined))
+  const flags = Flags.parse(args, PINGPONG_OPTIONS);
+  const peer = flags.text('connect');
+  if (flags.has('listen') === (peer !== undefined))
     throw new UsageError('pingpong needs --listen or --connect HOST[:PORT]');
   const misplaced = (
     peer === undefined
-      ? [...measurement.MEASUREMENT_VALUED, ...measurement.MEASUREMENT_SWITCHES]
-      : ['--host', '--port']
+      ? (Object.keys(measurement.MEASUREMENT_OPTIONS) as (keyof typeof measurement.MEASUREMENT_OPTIONS)[])
+      : (['host', 'port'] as const)
   ).find((name) => flags.has(name));
   if (misplaced)
-    throw new UsageError(`${misplaced} does not go with ${peer === undefined ? '--listen' : '--connect'}`);
+    throw new UsageError(`--${misplaced} does not go with ${peer === undefined ? '--listen' : '--connect'}`);
   if (peer !== undefined) return measure(flags, peer);
   return serve(flags);
 }

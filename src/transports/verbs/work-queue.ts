@@ -84,6 +84,7 @@ export class WorkQueue {
     this.inFlight.clear();
     this.readsInFlight = 0;
     for (const work of unfinished) work.done(WC_FLUSHED);
+    if (this.idle) this.whenIdle?.();
   }
 
   private postNow(work: Work): void {
