@@ -45,7 +45,7 @@ echo "== sanitized: worker_threads over ${FABRIC_TRANSPORT:-tcp}"
 mocha out/test/workers.test.js || status=1
 if [[ ${FABRIC_TRANSPORT:-tcp} == tcp ]]; then
   echo "== sanitized: hostile peers and the fuzzers"
-  mocha out/test/tcp-hostile-peers.test.js out/test/fuzz-decoders.test.js || status=1
+  mocha out/test/transports/tcp/hostile-peers.test.js out/test/protocol/fuzz-decoders.test.js || status=1
   echo "== sanitized: a chaos run"
   node out/test/chaos/driver.js "${SANITIZED_CHAOS_SECONDS:-60}" || status=1
 fi

@@ -19,10 +19,10 @@ FABRIC_TRANSPORT=roce SANITIZED_ADDON=$PWD/build-sanitized/fabric_transport.node
   bash test/sanitizers/run.sh
 
 echo "== tests that need an RDMA device"
-mocha out/test/rdma-host.test.js out/test/package.test.js
+mocha out/test/transports/verbs/*.test.js out/test/package.test.js
 
 echo "== the remote-tensor example over RoCE, its one-command demo across two processes included"
-FABRIC_TRANSPORT=roce mocha out/test/remote-tensor.test.js
+FABRIC_TRANSPORT=roce mocha out/test/examples/remote-tensor.test.js
 
 echo "== network faults between two network namespaces: tc netem (delay, loss, reordering), a cut link, a killed peer"
 FAULT_BYTES=$((4 << 20)) mocha out/test/network-faults.test.js

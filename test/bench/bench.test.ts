@@ -3,16 +3,16 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { progressReporter } from '../bench/report/progress.js';
-import type { BenchResults } from '../bench/results.js';
-import { checkAnswer } from '../bench/service.js';
-import { connect } from '../src/index.js';
+import { progressReporter } from '../../bench/report/progress.js';
+import type { BenchResults } from '../../bench/results.js';
+import { checkAnswer } from '../../bench/service.js';
+import { connect } from '../../src/index.js';
 import {
   fabricTransport,
   fabricTransportWith,
   startFabricTransport,
   stopFabricTransport,
-} from './fixtures/cli.js';
+} from '../fixtures/cli.js';
 
 const QUICK = ['--iterations', '5', '--quiet'];
 

@@ -1,6 +1,6 @@
 // The fabric-transport command, as a script would run it: output, exit codes.
 import * as assert from 'node:assert/strict';
-import { fabricTransport } from './fixtures/cli.js';
+import { fabricTransport } from '../fixtures/cli.js';
 
 describe('the fabric-transport command', () => {
   it('info lists every transport, with the reason for each one that is unavailable', () => {

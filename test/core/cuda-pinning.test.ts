@@ -2,7 +2,7 @@
 // it must say so; the GPU-side test runs where a CUDA device is present and is skipped, with the reason,
 // elsewhere.
 import * as assert from 'node:assert/strict';
-import { FabricError, register } from '../src/index.js';
+import { FabricError, register } from '../../src/index.js';
 
 /** Why CUDA cannot be used here, or undefined where it can. */
 function cudaUnavailable(): string | undefined {

@@ -2,8 +2,8 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveOptions } from '../src/core/options.js';
-import { filterDevices, rdmaDevices } from '../src/transports/verbs/devices.js';
+import { resolveOptions } from '../../../src/core/options.js';
+import { filterDevices, rdmaDevices } from '../../../src/transports/verbs/devices.js';
 
 /** A fake /sys/class/infiniband with a Soft-RoCE device and a two-port InfiniBand HCA. */
 function fakeSysfs(): string {

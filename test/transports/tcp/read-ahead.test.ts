@@ -2,8 +2,8 @@
 // padded to 256 bytes and must pad its own; a peer that does not (an older one) gets the frames unpadded and
 // is read exactly. Checked byte by byte with a hand-written client against a real listener.
 import * as assert from 'node:assert/strict';
-import { type Connection, type Listener, listen, register } from '../src/index.js';
-import { decodeDescriptor } from '../src/protocol/descriptor.js';
+import { type Connection, type Listener, listen, register } from '../../../src/index.js';
+import { decodeDescriptor } from '../../../src/protocol/descriptor.js';
 import {
   carriesPlacedPayload,
   decodeHeader,
@@ -11,10 +11,10 @@ import {
   FrameType,
   HEADER_SIZE,
   READ_AHEAD_BYTES,
-} from '../src/protocol/frame.js';
-import { CAPABILITY_READ_AHEAD } from '../src/protocol/handshake.js';
-import { pattern, sleep, within } from './helpers.js';
-import { handshake } from './raw-tcp-peer.js';
+} from '../../../src/protocol/frame.js';
+import { CAPABILITY_READ_AHEAD } from '../../../src/protocol/handshake.js';
+import { pattern, sleep, within } from '../../helpers.js';
+import { handshake } from '../../raw-tcp-peer.js';
 
 const PADDING = READ_AHEAD_BYTES - HEADER_SIZE;
 

@@ -6,18 +6,22 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { errorCodeFromWire } from '../src/api/errors.js';
-import { connect, type Listener, listen, register, stats, transports } from '../src/index.js';
-import { CONNECT_MAGIC } from '../src/transports/verbs/connection.js';
-import { type NativeMemoryRegion, type VerbsNative, verbsNative } from '../src/transports/verbs/native.js';
+import { errorCodeFromWire } from '../../../src/api/errors.js';
+import { connect, type Listener, listen, register, stats, transports } from '../../../src/index.js';
+import { CONNECT_MAGIC } from '../../../src/transports/verbs/connection.js';
+import {
+  type NativeMemoryRegion,
+  type VerbsNative,
+  verbsNative,
+} from '../../../src/transports/verbs/native.js';
 import {
   fabricTransport,
   fabricTransportWith,
   startFabricTransport,
   stopFabricTransport,
-} from './fixtures/cli.js';
-import { type Events, events } from './fixtures/native-events.js';
-import { pair, rejectsWith, within } from './helpers.js';
+} from '../../fixtures/cli.js';
+import { type Events, events } from '../../fixtures/native-events.js';
+import { pair, rejectsWith, within } from '../../helpers.js';
 
 const DEVICE = process.env.FABRIC_TEST_DEVICE;
 const HOST = process.env.FABRIC_TEST_HOST;
@@ -60,7 +64,7 @@ describe('on a host with an RDMA device (FABRIC_TEST_DEVICE)', () => {
     // In a child process, which must exit on its own once every endpoint is destroyed.
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [join(__dirname, 'fixtures', 'verbs-smoke.js'), HOST as string],
+      [join(__dirname, '..', '..', 'fixtures', 'verbs-smoke.js'), HOST as string],
       {
         timeout: 100000,
       },

@@ -1,6 +1,6 @@
 // The send queue of a verbs queue pair, against a fake endpoint that records what is posted.
 import * as assert from 'node:assert/strict';
-import type { NativeEndpoint } from '../../src/transports/verbs/native.js';
+import type { NativeEndpoint } from '../../../src/transports/verbs/native.js';
 import {
   OP_READ,
   OP_SEND,
@@ -8,7 +8,7 @@ import {
   WC_FLUSHED,
   type Work,
   WorkQueue,
-} from '../../src/transports/verbs/work-queue.js';
+} from '../../../src/transports/verbs/work-queue.js';
 
 /** ibv_send_flags, as the provider sees them. */
 const FENCE = 1;

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { FabricError } from '../src/api/errors.js';
-import { resolveOptions } from '../src/core/options.js';
+import { FabricError } from '../../src/api/errors.js';
+import { resolveOptions } from '../../src/core/options.js';
 
 const VARIABLES = [
   'FABRIC_TRANSPORT',

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { FabricError } from '../src/api/errors.js';
-import { stats } from '../src/api/stats.js';
-import { DESCRIPTOR_SIZE, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
+import { FabricError } from '../../src/api/errors.js';
+import { stats } from '../../src/api/stats.js';
+import { DESCRIPTOR_SIZE, decodeDescriptor, encodeDescriptor } from '../../src/protocol/descriptor.js';
 import {
   decodeHeader,
   encodeHeader,
@@ -10,10 +10,10 @@ import {
   HEADER_SIZE,
   HELLO_SIZE,
   READ_AHEAD_BYTES,
-} from '../src/protocol/frame.js';
-import { DISCARD, FrameReader } from '../src/protocol/frame-reader.js';
-import { decodeHello, encodeHello, newNonce, tokenProof } from '../src/protocol/handshake.js';
-import { clientHello, pattern } from './helpers.js';
+} from '../../src/protocol/frame.js';
+import { DISCARD, FrameReader } from '../../src/protocol/frame-reader.js';
+import { decodeHello, encodeHello, newNonce, tokenProof } from '../../src/protocol/handshake.js';
+import { clientHello, pattern } from '../helpers.js';
 
 function throwsCode(fn: () => unknown, code: string): void {
   assert.throws(fn, (error: unknown) => error instanceof FabricError && error.code === code);

@@ -1,6 +1,6 @@
 // Generators of frames for the fuzzers: well-formed frames, and the mutations that break them.
 import fc from 'fast-check';
-import { encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
+import { encodeHeader, FrameType, HEADER_SIZE } from '../../src/protocol/frame.js';
 
 /** The largest payload a fuzzed frame may ask for, as a connection's limits would (maxMessageSize). */
 export const MAX_PAYLOAD = 64 << 10;

@@ -4,14 +4,14 @@ import * as assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import fc from 'fast-check';
-import { errorCodeToWire } from '../src/api/errors.js';
-import { type Connection, connect, type Listener, listen, register } from '../src/index.js';
-import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
-import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../src/protocol/frame.js';
-import { CAPABILITY_READ_AHEAD, decodeHello, encodeHello } from '../src/protocol/handshake.js';
-import { frame, mutate, mutation } from './fuzz-frames.js';
-import { clientHello, pattern, RESIDENT_SET_MEASURED, rejectsWith, sleep, within } from './helpers.js';
-import { handshake, rawClient } from './raw-tcp-peer.js';
+import { errorCodeToWire } from '../../../src/api/errors.js';
+import { type Connection, connect, type Listener, listen, register } from '../../../src/index.js';
+import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../../../src/protocol/descriptor.js';
+import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../../../src/protocol/frame.js';
+import { CAPABILITY_READ_AHEAD, decodeHello, encodeHello } from '../../../src/protocol/handshake.js';
+import { clientHello, pattern, RESIDENT_SET_MEASURED, rejectsWith, sleep, within } from '../../helpers.js';
+import { frame, mutate, mutation } from '../../protocol/fuzz-frames.js';
+import { handshake, rawClient } from '../../raw-tcp-peer.js';
 
 describe('tcp: hostile and broken peers', () => {
   let listener: Listener;

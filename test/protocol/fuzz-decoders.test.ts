@@ -4,9 +4,9 @@
 // FUZZ_RUNS scales the number of inputs (CI runs at least 100,000 in all); each property is bounded in time.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FabricError } from '../src/api/errors.js';
-import { decodeDescriptor, encodeDescriptor } from '../src/protocol/descriptor.js';
-import { decodeErrorFrame } from '../src/protocol/error-frame.js';
+import { FabricError } from '../../src/api/errors.js';
+import { decodeDescriptor, encodeDescriptor } from '../../src/protocol/descriptor.js';
+import { decodeErrorFrame } from '../../src/protocol/error-frame.js';
 import {
   carriesPlacedPayload,
   decodeHeader,
@@ -15,12 +15,12 @@ import {
   FrameType,
   HEADER_SIZE,
   READ_AHEAD_BYTES,
-} from '../src/protocol/frame.js';
-import { DISCARD, FrameReader, type FrameSink } from '../src/protocol/frame-reader.js';
-import { decodeHello, encodeHello } from '../src/protocol/handshake.js';
-import { decodeSegments } from '../src/transports/verbs/frames.js';
+} from '../../src/protocol/frame.js';
+import { DISCARD, FrameReader, type FrameSink } from '../../src/protocol/frame-reader.js';
+import { decodeHello, encodeHello } from '../../src/protocol/handshake.js';
+import { decodeSegments } from '../../src/transports/verbs/frames.js';
+import { clientHello } from '../helpers.js';
 import { frame, header, MAX_PAYLOAD, mutate, mutation } from './fuzz-frames.js';
-import { clientHello } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25_000);
 /** A property that runs out of time stops there, and fails if it ran fewer than a tenth of its inputs. */

@@ -5,14 +5,14 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Op } from '../examples/remote-tensor/calls.js';
-import type { Device } from '../examples/remote-tensor/device.js';
-import { LocalDevice } from '../examples/remote-tensor/local-device.js';
-import { fixedRandom, Mlp, SHAPE } from '../examples/remote-tensor/mlp.js';
-import { RemoteDevice, type Transfer } from '../examples/remote-tensor/remote-device.js';
-import { serveDeviceClient } from '../examples/remote-tensor/server.js';
-import { connect, type Listener, listen, stats } from '../src/index.js';
-import { HOST, rejectsWith, TRANSPORT, within } from './helpers.js';
+import { Op } from '../../examples/remote-tensor/calls.js';
+import type { Device } from '../../examples/remote-tensor/device.js';
+import { LocalDevice } from '../../examples/remote-tensor/local-device.js';
+import { fixedRandom, Mlp, SHAPE } from '../../examples/remote-tensor/mlp.js';
+import { RemoteDevice, type Transfer } from '../../examples/remote-tensor/remote-device.js';
+import { serveDeviceClient } from '../../examples/remote-tensor/server.js';
+import { connect, type Listener, listen, stats } from '../../src/index.js';
+import { HOST, rejectsWith, TRANSPORT, within } from '../helpers.js';
 
 /** Runs the MLP on `device` over a batch of `rows`; the probabilities it computed. */
 async function classify(device: Device, rows: number, seed = 5): Promise<Float32Array> {
@@ -154,7 +154,7 @@ describe('remote-tensor example: one command', () => {
     this.timeout(60000);
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [join(__dirname, '..', 'examples', 'remote-tensor', 'demo.js')],
+      [join(__dirname, '..', '..', 'examples', 'remote-tensor', 'demo.js')],
       { env: { ...process.env, REMOTE_TENSOR_HOST: HOST } },
     );
     assert.match(stdout, /identical output on the local and the remote device/);

@@ -1,12 +1,12 @@
 // The cache of device registrations (src/transports/verbs/registration-cache.ts), with stand-in memory
 // regions: what it hands back, and what it lets go. Over a real device: rdma-host.test.ts.
 import * as assert from 'node:assert/strict';
-import type { NativeMemoryRegion } from '../src/transports/verbs/native.js';
+import type { NativeMemoryRegion } from '../../../src/transports/verbs/native.js';
 import {
   CACHE_MAX_BYTES,
   CACHE_MAX_ENTRIES,
   registrationCache,
-} from '../src/transports/verbs/registration-cache.js';
+} from '../../../src/transports/verbs/registration-cache.js';
 
 function memoryRegion(): NativeMemoryRegion & { deregistered: boolean } {
   return {

@@ -3,9 +3,9 @@
 // queues must be its own (the header buffer is reused frame after frame), so what a reader that is far behind
 // finally reads is every frame intact and in order.
 import * as assert from 'node:assert/strict';
-import { connect, listen, register } from '../src/index.js';
-import type { DirectSocket } from '../src/transports/tcp/direct-socket.js';
-import { pattern, within } from './helpers.js';
+import { connect, listen, register } from '../../../src/index.js';
+import type { DirectSocket } from '../../../src/transports/tcp/direct-socket.js';
+import { pattern, within } from '../../helpers.js';
 
 const QUEUED_BYTES = 24 << 20;
 

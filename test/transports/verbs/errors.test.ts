@@ -1,9 +1,9 @@
 // How the verbs layer's failures reach the user: codes and advice, checked without a device.
 import * as assert from 'node:assert/strict';
-import { FabricError } from '../src/api/errors.js';
-import { completionError, connectError, rejection } from '../src/transports/verbs/errors.js';
-import type { NativeEndpoint } from '../src/transports/verbs/native.js';
-import { registerMemory } from '../src/transports/verbs/registrations.js';
+import { FabricError } from '../../../src/api/errors.js';
+import { completionError, connectError, rejection } from '../../../src/transports/verbs/errors.js';
+import type { NativeEndpoint } from '../../../src/transports/verbs/native.js';
+import { registerMemory } from '../../../src/transports/verbs/registrations.js';
 
 function failingEndpoint(errno: number, message: string): NativeEndpoint {
   return {
