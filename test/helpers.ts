@@ -8,14 +8,27 @@ import {
   type Listener,
   listen,
   type TransportKind,
+  transports,
 } from '../src/index.js';
 import { type Hello, newNonce } from '../src/protocol/handshake.js';
 
 /**
- * The one transport the tests that run on a single one take (workers, remote-tensor): FABRIC_TRANSPORT, default
- * tcp. The conformance suite runs on every usable transport instead (test/conformance/suite.ts).
+ * The transports the tests run on: every one registered and usable on this host (`transports()`, available),
+ * or only FABRIC_TRANSPORT's kind where that variable names one ('auto' or unset: all usable). A named kind
+ * that is unknown or not usable here fails the run rather than leaving the suite empty.
  */
-export const TRANSPORT = (process.env.FABRIC_TRANSPORT ?? 'tcp') as TransportKind;
+export function usableTransports(): TransportKind[] {
+  const infos = transports();
+  const named = process.env.FABRIC_TRANSPORT ?? 'auto';
+  if (named === 'auto') return infos.filter((info) => info.available).map((info) => info.kind);
+  const info = infos.find((candidate) => candidate.kind === named);
+  if (info === undefined) {
+    throw new Error(`FABRIC_TRANSPORT=${named} names no transport (${infos.map((i) => i.kind).join(', ')})`);
+  }
+  if (!info.available) throw new Error(`FABRIC_TRANSPORT=${named} cannot be used here: ${info.reason}`);
+  return [info.kind];
+}
+
 /** Address both ends use: loopback, or the RDMA device's address (FABRIC_TEST_HOST) in the Soft-RoCE guest. */
 export const HOST = process.env.FABRIC_TEST_HOST ?? '127.0.0.1';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PollMode } from '../src/index.js';
 import type { WorkerScenario } from './fixtures/worker-body.js';
-import { atLeast, HOST, TRANSPORT } from './helpers.js';
+import { atLeast, HOST, usableTransports } from './helpers.js';
 
 const run = promisify(execFile);
 const modes: PollMode[] = ['event', 'spin', 'hybrid'];
@@ -95,28 +95,30 @@ const cases: Case[] = [
   },
 ];
 
-describe(`worker_threads: ${TRANSPORT} on ${HOST}`, () => {
-  for (const mode of modes) {
-    describe(`poll mode ${mode}`, () => {
-      for (const { scenario, atOnce, rounds, mainThread, what } of cases) {
-        it(`${what}; the process and its main thread carry on`, async function () {
-          this.timeout(atLeast(this.timeout(), 30000));
-          const args = [scenario, mode, TRANSPORT, HOST, String(atOnce), String(rounds), mainThread];
-          const child = await run(
-            process.execPath,
-            [join(__dirname, 'fixtures', 'worker-host.js'), ...args],
-            {
-              timeout: atLeast(this.timeout(), 30000) - 1000,
-            },
-          ).catch((error: { code?: number; signal?: string; stdout?: string; stderr?: string }) => {
-            assert.fail(
-              `the host process died (exit ${error.code ?? '-'}, signal ${error.signal ?? '-'}):\n${error.stdout}${error.stderr}`,
-            );
+for (const transport of usableTransports()) {
+  describe(`worker_threads: ${transport} on ${HOST}`, () => {
+    for (const mode of modes) {
+      describe(`poll mode ${mode}`, () => {
+        for (const { scenario, atOnce, rounds, mainThread, what } of cases) {
+          it(`${what}; the process and its main thread carry on`, async function () {
+            this.timeout(atLeast(this.timeout(), 30000));
+            const args = [scenario, mode, transport, HOST, String(atOnce), String(rounds), mainThread];
+            const child = await run(
+              process.execPath,
+              [join(__dirname, 'fixtures', 'worker-host.js'), ...args],
+              {
+                timeout: atLeast(this.timeout(), 30000) - 1000,
+              },
+            ).catch((error: { code?: number; signal?: string; stdout?: string; stderr?: string }) => {
+              assert.fail(
+                `the host process died (exit ${error.code ?? '-'}, signal ${error.signal ?? '-'}):\n${error.stdout}${error.stderr}`,
+              );
+            });
+            const report = JSON.parse(child.stdout.trim().split('\n').pop() as string);
+            assert.ok(report.ok, `after the workers: ${child.stdout}`);
           });
-          const report = JSON.parse(child.stdout.trim().split('\n').pop() as string);
-          assert.ok(report.ok, `after the workers: ${child.stdout}`);
-        });
-      }
-    });
-  }
-});
+        }
+      });
+    }
+  });
+}

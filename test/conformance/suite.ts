@@ -10,29 +10,11 @@ import {
   listen,
   type TransportKind,
   type TransportOptions,
-  transports,
 } from '../../src/index.js';
-import { HOST, pair } from '../helpers.js';
+import { HOST, pair, usableTransports } from '../helpers.js';
 
 /** The poll mode the suite runs in, as its titles say. */
 export const POLL_MODE = process.env.FABRIC_POLL ?? 'event';
-
-/**
- * The transports the suite runs on: every one registered and usable on this host (`transports()`, available),
- * or only FABRIC_TRANSPORT's kind where that variable names one ('auto' or unset: all usable). A named kind
- * that is unknown or not usable here fails the run rather than leaving the suite empty.
- */
-export function usableTransports(): TransportKind[] {
-  const infos = transports();
-  const named = process.env.FABRIC_TRANSPORT ?? 'auto';
-  if (named === 'auto') return infos.filter((info) => info.available).map((info) => info.kind);
-  const info = infos.find((candidate) => candidate.kind === named);
-  if (info === undefined) {
-    throw new Error(`FABRIC_TRANSPORT=${named} names no transport (${infos.map((i) => i.kind).join(', ')})`);
-  }
-  if (!info.available) throw new Error(`FABRIC_TRANSPORT=${named} cannot be used here: ${info.reason}`);
-  return [info.kind];
-}
 
 /** Options for one end; the transport is the fixture's. */
 type EndOptions = Omit<TransportOptions, 'transport'>;
