@@ -17,7 +17,7 @@ Measures every transport available on this host (TCP on loopback, RoCE/InfiniBan
 and, in the same run, its peers: raw node:net, iperf3 and ucx_perftest (UCX_TLS=tcp) beside TCP, perftest's
 ib_send_lat / ib_write_bw / ib_read_bw beside RDMA. Client and server run in separate processes.
 
-  --transport LIST  tcp, roce, ib (default: FABRIC_TRANSPORT when it names one, else every one available here)
+  --transport LIST  ${registeredKinds().join(', ')} (default: FABRIC_TRANSPORT when it names one, else every one available here)
   --host ADDR       measure on this local address instead (an address of the RDMA device for roce/ib)
   --no-peers        measure our transports only
   --poll LIST       event, spin, hybrid: every pattern in each (default: FABRIC_POLL when set, else event,

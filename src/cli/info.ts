@@ -33,7 +33,6 @@ export interface InfoReport {
 async function probePeer(host: string, options: ResolvedOptions): Promise<RouteChoice> {
   const passed: string[] = [];
   for (const transport of byPriority()) {
-    if (!transport.availability(options).some((info) => info.available)) continue;
     const route = await transport.probe(host, options);
     if (typeof route === 'string') {
       passed.push(route);

@@ -22,7 +22,7 @@ start the server on one host, the client on the other. The server serves clients
   --listen          serve on ADDR (default 0.0.0.0) and PORT (default ${PINGPONG_PORT}; 0 picks a free one)
   --connect HOST[:PORT]
                     measure against the server there (default port ${PINGPONG_PORT})
-  --transport T     auto, tcp, roce or ib (default: FABRIC_TRANSPORT, else auto); the same on both sides
+  --transport T     ${transportChoices().join(', ')} (default: FABRIC_TRANSPORT, else auto); the same on both sides
 ${measurement.MEASUREMENT_USAGE}
 The client measures latency and write by default (--pattern changes that).
 `;
