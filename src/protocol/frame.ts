@@ -43,14 +43,88 @@ export interface FrameHeader {
   /** Operation id (Write, WriteAck, ReadRequest, ReadResponse, KeyRequest, KeyGrant, Error), rendezvous id; 0 otherwise. */
   id: number;
   /**
-   * Credit returned (Message, Credit, Rendezvous: bytes on TCP, frames over RDMA), bytes requested
-   * (ReadRequest), rkey (KeyGrant) or error code (Error).
+   * Message credit returned in bytes (Message, Credit, Rendezvous), bytes requested (ReadRequest), rkey
+   * (KeyGrant) or error code (Error).
    */
   aux: number;
-  /** Region key (Write, ReadRequest, KeyRequest, KeyRevoke) or address (KeyGrant). */
+  /**
+   * Region key (Write, ReadRequest, KeyRequest, KeyRevoke, KeyRevokeAck), address (KeyGrant), or over RDMA the
+   * frame credit returned (Message, Credit, Rendezvous).
+   */
   key: bigint;
-  /** Byte offset into the region (Write, ReadRequest) or message length (Rendezvous). */
+  /**
+   * Byte offset into the region (Write, ReadRequest) or message length (Rendezvous). An offset at or above
+   * 2^53 decodes as OFFSET_LIMIT: no region or message is that large, so the receiver's range checks refuse it.
+   */
   offset: number;
+}
+
+/** What a header offset at or above 2^53 decodes as (exact in a double, and beyond every region and message). */
+export const OFFSET_LIMIT = 2 ** 53;
+
+/** The transports a frame travels on: TCP (a byte stream), or RDMA (one SEND per frame). */
+export type Carrier = 'tcp' | 'rdma';
+
+/** The header fields besides `type` and `length`; a frame type uses some of them, the others must be 0. */
+export type HeaderField = 'id' | 'aux' | 'key' | 'offset';
+
+/**
+ * Per frame type, the transports that carry it and the header fields it uses on each (docs/PROTOCOL.md,
+ * "Frame types"). A transport without an entry does not carry the type: such a frame is refused at its
+ * header. A field the type does not use on that transport must be 0, or the frame is refused at its header.
+ */
+export const FRAME_FIELDS: Readonly<
+  Record<FrameType, Readonly<Partial<Record<Carrier, readonly HeaderField[]>>>>
+> = {
+  [FrameType.Hello]: { tcp: [], rdma: [] },
+  [FrameType.Auth]: { tcp: [], rdma: [] },
+  [FrameType.Ready]: { tcp: [], rdma: [] },
+  [FrameType.Message]: { tcp: ['aux'], rdma: ['aux', 'key'] },
+  [FrameType.Credit]: { tcp: ['aux'], rdma: ['aux', 'key'] },
+  [FrameType.Rendezvous]: { rdma: ['id', 'aux', 'key', 'offset'] },
+  [FrameType.RendezvousDone]: { rdma: ['id'] },
+  [FrameType.Write]: { tcp: ['id', 'key', 'offset'] },
+  [FrameType.WriteAck]: { tcp: ['id'] },
+  [FrameType.ReadRequest]: { tcp: ['id', 'aux', 'key', 'offset'] },
+  [FrameType.ReadResponse]: { tcp: ['id'] },
+  [FrameType.KeyRequest]: { rdma: ['id', 'key'] },
+  [FrameType.KeyGrant]: { rdma: ['id', 'aux', 'key'] },
+  [FrameType.KeyRevoke]: { rdma: ['key'] },
+  [FrameType.KeyRevokeAck]: { rdma: ['key'] },
+  [FrameType.Error]: { tcp: ['id', 'aux'], rdma: ['id', 'aux'] },
+};
+
+const FRAME_TYPES = Object.values(FrameType).filter((v): v is FrameType => typeof v === 'number');
+
+/** The frame types a transport carries. */
+function carriedBy(carrier: Carrier): ReadonlySet<FrameType> {
+  return new Set(FRAME_TYPES.filter((type) => FRAME_FIELDS[type][carrier] !== undefined));
+}
+
+/** The frame types valid on a TCP connection. */
+export const TCP_FRAME_TYPES = carriedBy('tcp');
+/** The frame types valid on an RDMA connection. */
+export const RDMA_FRAME_TYPES = carriedBy('rdma');
+
+const FIELD_BITS: Readonly<Record<HeaderField, number>> = { id: 1, aux: 2, key: 4, offset: 8 };
+
+/** Per carrier and type byte: the bits of the fields the type uses there, or -1 where it is not carried. */
+const FIELD_MASKS: Readonly<Record<Carrier, Int8Array>> = (() => {
+  const masks = { tcp: new Int8Array(256).fill(-1), rdma: new Int8Array(256).fill(-1) };
+  for (const type of FRAME_TYPES) {
+    for (const carrier of ['tcp', 'rdma'] as const) {
+      const fields = FRAME_FIELDS[type][carrier];
+      if (fields) masks[carrier][type] = fields.reduce((bits, field) => bits | FIELD_BITS[field], 0);
+    }
+  }
+  return masks;
+})();
+
+/** The name of a frame type, for error messages: `0x12 (Rendezvous)`. */
+export function frameTypeName(type: number): string {
+  const hex = `0x${type.toString(16).padStart(2, '0')}`;
+  const name = FrameType[type];
+  return name === undefined ? hex : `${hex} (${name})`;
 }
 
 export const HELLO_SIZE = 52;
@@ -96,7 +170,7 @@ function protocolError(detail: string): FabricError {
   return new FabricError('EPROTO', `protocol violation by the peer: ${detail}`);
 }
 
-const KNOWN_TYPES = new Set<number>(Object.values(FrameType).filter((v) => typeof v === 'number'));
+const KNOWN_TYPES = new Set<number>(FRAME_TYPES);
 
 /** The fields of a header to encode; those left out are zero. */
 export type HeaderFields = Partial<FrameHeader> & { type: FrameType };
@@ -161,29 +235,56 @@ export function encodeHeader(header: HeaderFields): Buffer {
   return buf;
 }
 
-/** Decodes and validates one header; any malformed field is an EPROTO FabricError. */
-export function decodeHeader(bytes: Uint8Array): FrameHeader {
+/**
+ * Decodes and validates one header; any malformed field is an EPROTO FabricError. With `carrier`, also what
+ * that transport requires (FRAME_FIELDS): the type is one it carries, and the fields the type does not use
+ * are 0. Without, only what holds on every transport (tests and tools that read what a side sent).
+ */
+export function decodeHeader(bytes: Uint8Array, carrier?: Carrier): FrameHeader {
   if (bytes.length < HEADER_SIZE)
     throw protocolError(`truncated header (${bytes.length} of ${HEADER_SIZE} bytes)`);
   const type = bytes[0] as number;
-  if (!KNOWN_TYPES.has(type))
-    throw protocolError(`unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
+  if (!KNOWN_TYPES.has(type)) throw protocolError(`unknown frame type ${frameTypeName(type)}`);
+  const used = carrier === undefined ? 0xf : (FIELD_MASKS[carrier][type] as number);
+  if (used < 0) {
+    throw protocolError(
+      `frame type ${frameTypeName(type)} is not carried over ${carrier === 'tcp' ? 'TCP' : 'RDMA'}`,
+    );
+  }
   if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0)
     throw protocolError('reserved header bytes are not zero');
   const length = readU32(bytes, 4);
   if (!lengthAllowed(type, length)) {
-    throw protocolError(`frame type 0x${type.toString(16)} cannot carry ${length} payload bytes`);
+    throw protocolError(`frame type ${frameTypeName(type)} cannot carry ${length} payload bytes`);
   }
-  const offsetHigh = readU32(bytes, 28);
-  if (offsetHigh > 0x1f_ffff) throw protocolError('offset exceeds 2^53');
+  const id = readU32(bytes, 8);
+  const aux = readU32(bytes, 12);
   const keyLow = readU32(bytes, 16);
   const keyHigh = readU32(bytes, 20);
+  const offsetLow = readU32(bytes, 24);
+  const offsetHigh = readU32(bytes, 28);
+  if (used !== 0xf) {
+    const set =
+      (id !== 0 ? FIELD_BITS.id : 0) |
+      (aux !== 0 ? FIELD_BITS.aux : 0) |
+      ((keyLow | keyHigh) !== 0 ? FIELD_BITS.key : 0) |
+      ((offsetLow | offsetHigh) !== 0 ? FIELD_BITS.offset : 0);
+    const unused = set & ~used;
+    if (unused !== 0) {
+      const field = (Object.keys(FIELD_BITS) as HeaderField[]).find(
+        (name) => (unused & FIELD_BITS[name]) !== 0,
+      );
+      throw protocolError(
+        `a ${frameTypeName(type)} frame has a non-zero \`${field}\` field, which it does not use`,
+      );
+    }
+  }
   return {
     type,
     length,
-    id: readU32(bytes, 8),
-    aux: readU32(bytes, 12),
+    id,
+    aux,
     key: keyLow === 0 && keyHigh === 0 ? 0n : (BigInt(keyHigh) << 32n) | BigInt(keyLow),
-    offset: offsetHigh * U32_LIMIT + readU32(bytes, 24),
+    offset: offsetHigh > 0x1f_ffff ? OFFSET_LIMIT : offsetHigh * U32_LIMIT + offsetLow,
   };
 }

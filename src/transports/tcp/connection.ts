@@ -70,7 +70,7 @@ export class TcpConnection extends BaseConnection implements FrameSink {
   readonly transport = 'tcp' as const;
   private readonly socket: net.Socket;
   private readonly direct: DirectSocket;
-  private readonly reader = new FrameReader(this);
+  private readonly reader = new FrameReader(this, 'tcp');
   private readonly receiveWindow: number;
   /** Window bytes beyond one maximal message: while the peer has no more unreturned, it still has credit for any. */
   private readonly windowSlack: number;

@@ -424,7 +424,7 @@ export class VerbsConnection extends BaseConnection {
   private onReceive(slot: number, status: number, byteLength: number): void {
     if (this.state === 'closed' || status !== 0) return;
     const frame = this.receiveBuffers.subarray(slot * FRAME_BYTES, slot * FRAME_BYTES + byteLength);
-    const header = decodeHeader(frame);
+    const header = decodeHeader(frame, 'rdma');
     if (byteLength !== HEADER_SIZE + header.length) {
       throw new FabricError(
         'EPROTO',
