@@ -25,8 +25,9 @@ export interface CommonOptions {
    */
   maxInFlight?: number;
   /**
-   * `FABRIC_MAX_BUFFERED`: bytes of received messages held for an application that reads slowly; the peer's
-   * further sends wait for credit (default maxMessageSize + 1 MiB, at least maxMessageSize + 32).
+   * `FABRIC_MAX_BUFFERED`: the credit window announced to the peer: bytes of received messages, each counted
+   * as its length + 32, held for an application that reads slowly; the peer's further sends wait for credit
+   * (default maxMessageSize + 32 + 1 MiB, at least maxMessageSize + 32).
    */
   maxBufferedBytes?: number;
 }

@@ -1,8 +1,10 @@
+import { FabricError } from '../api/errors.js';
 import { counters } from '../api/stats.js';
 import {
   carriesPlacedPayload,
   decodeHeader,
   type FrameHeader,
+  type FrameRules,
   HEADER_SIZE,
   READ_AHEAD_BYTES,
 } from './frame.js';
@@ -24,6 +26,15 @@ const DISCARD_CHUNK = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 /** Below this many bytes a loop copies faster than a view and set(). */
 const SHORT_COPY = 64;
+
+/** Throws EPROTO unless `count` bytes of `bytes` from `from` are zero: read-ahead padding (frame.ts). */
+function checkPadding(bytes: Uint8Array, from: number, count: number): void {
+  let any = 0;
+  for (let i = from; i < from + count; i++) any |= bytes[i] as number;
+  if (any !== 0) {
+    throw new FabricError('EPROTO', 'protocol violation by the peer: read-ahead padding that is not zero');
+  }
+}
 
 /** Copies `count` bytes of `source` from `from` to the start of `target`. */
 function copyBytes(source: Uint8Array, from: number, target: Uint8Array, count: number): void {
@@ -61,7 +72,14 @@ export class FrameReader {
   private discardLeft = 0;
   private scratch: Uint8Array | undefined;
 
-  constructor(private readonly sink: FrameSink) {}
+  /**
+   * @param rules the transport's rules each header is checked against (frame.ts, FrameRules); undefined
+   * checks only what every transport shares (tests, tools).
+   */
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly rules: FrameRules | undefined,
+  ) {}
 
   /** True between frames: nothing of a partial frame is held. */
   get atBoundary(): boolean {
@@ -93,6 +111,7 @@ export class FrameReader {
       this.staged += count;
       this.takeStaged();
     } else if (this.paddingLeft > 0) {
+      checkPadding(this.stage, 0, count);
       this.paddingLeft -= count;
       if (this.paddingLeft === 0 && this.header.length === 0) this.endFrame(EMPTY);
     } else if (this.discarding) {
@@ -127,12 +146,13 @@ export class FrameReader {
 
   /** Starts the frame whose header is at the stage's start, with what is staged of it; the bytes it used. */
   private beginFrame(): number {
-    const header = decodeHeader(this.stage);
+    const header = decodeHeader(this.stage, this.rules);
     this.header = header;
     let used = HEADER_SIZE;
     const padding =
       this.reach > HEADER_SIZE && carriesPlacedPayload(header.type) ? this.reach - HEADER_SIZE : 0;
     const paddingStaged = Math.min(padding, this.staged - used);
+    checkPadding(this.stage, used, paddingStaged);
     used += paddingStaged;
     this.paddingLeft = padding - paddingStaged;
     if (header.length > 0) this.prepareTarget(header);

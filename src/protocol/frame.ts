@@ -43,14 +43,74 @@ export interface FrameHeader {
   /** Operation id (Write, WriteAck, ReadRequest, ReadResponse, KeyRequest, KeyGrant, Error), rendezvous id; 0 otherwise. */
   id: number;
   /**
-   * Credit returned (Message, Credit, Rendezvous: bytes on TCP, frames over RDMA), bytes requested
-   * (ReadRequest), rkey (KeyGrant) or error code (Error).
+   * Message credit returned in bytes (Message, Credit, Rendezvous), bytes requested (ReadRequest), rkey
+   * (KeyGrant) or error code (Error).
    */
   aux: number;
-  /** Region key (Write, ReadRequest, KeyRequest, KeyRevoke) or address (KeyGrant). */
+  /**
+   * Region key (Write, ReadRequest, KeyRequest, KeyRevoke, KeyRevokeAck), address (KeyGrant), or over RDMA the
+   * frame credit returned (Message, Credit, Rendezvous).
+   */
   key: bigint;
-  /** Byte offset into the region (Write, ReadRequest) or message length (Rendezvous). */
+  /**
+   * Byte offset into the region (Write, ReadRequest) or message length (Rendezvous). An offset at or above
+   * 2^53 decodes as OFFSET_LIMIT: no region or message is that large, so the receiver's range checks refuse it.
+   */
   offset: number;
+}
+
+/** What a header offset at or above 2^53 decodes as (exact in a double, and beyond every region and message). */
+export const OFFSET_LIMIT = 2 ** 53;
+
+/** The header fields besides `type` and `length`; a frame type uses some of them, the others must be 0. */
+export type HeaderField = 'id' | 'aux' | 'key' | 'offset';
+
+/** Per frame type a transport carries, the header fields it uses there (docs/PROTOCOL.md, "Frame types"). */
+export type FrameFields = Readonly<Partial<Record<FrameType, readonly HeaderField[]>>>;
+
+/** The frames every transport carries: the handshake's and Error. */
+export const SHARED_FRAME_FIELDS: FrameFields = {
+  [FrameType.Hello]: [],
+  [FrameType.Auth]: [],
+  [FrameType.Ready]: [],
+  [FrameType.Error]: ['id', 'aux'],
+};
+
+const FIELD_BITS: Readonly<Record<HeaderField, number>> = { id: 1, aux: 2, key: 4, offset: 8 };
+
+/**
+ * What one transport carries, as decodeHeader() checks it: a frame of a type the transport does not carry is
+ * refused at its header, and so is one with a non-zero field its type does not use there.
+ */
+export class FrameRules {
+  /** The types carried. */
+  readonly types: ReadonlySet<FrameType>;
+  /** Per type byte: the bits of the fields the type uses, or -1 where it is not carried. */
+  private readonly masks = new Int8Array(256).fill(-1);
+
+  /** `name` as error messages say it ('TCP'); `fields` per type carried. */
+  constructor(
+    readonly name: string,
+    readonly fields: FrameFields,
+  ) {
+    const types = Object.keys(fields).map(Number) as FrameType[];
+    for (const type of types) {
+      this.masks[type] = (fields[type] ?? []).reduce((bits, field) => bits | FIELD_BITS[field], 0);
+    }
+    this.types = new Set(types);
+  }
+
+  /** The bits of the fields `type` uses, or -1 when it is not carried. */
+  fieldsOf(type: number): number {
+    return this.masks[type] as number;
+  }
+}
+
+/** The name of a frame type, for error messages: `0x12 (Rendezvous)`. */
+export function frameTypeName(type: number): string {
+  const hex = `0x${type.toString(16).padStart(2, '0')}`;
+  const name = FrameType[type];
+  return name === undefined ? hex : `${hex} (${name})`;
 }
 
 export const HELLO_SIZE = 52;
@@ -96,7 +156,9 @@ function protocolError(detail: string): FabricError {
   return new FabricError('EPROTO', `protocol violation by the peer: ${detail}`);
 }
 
-const KNOWN_TYPES = new Set<number>(Object.values(FrameType).filter((v) => typeof v === 'number'));
+const KNOWN_TYPES = new Set<number>(
+  Object.values(FrameType).filter((value): value is FrameType => typeof value === 'number'),
+);
 
 /** The fields of a header to encode; those left out are zero. */
 export type HeaderFields = Partial<FrameHeader> & { type: FrameType };
@@ -161,29 +223,52 @@ export function encodeHeader(header: HeaderFields): Buffer {
   return buf;
 }
 
-/** Decodes and validates one header; any malformed field is an EPROTO FabricError. */
-export function decodeHeader(bytes: Uint8Array): FrameHeader {
+/**
+ * Decodes and validates one header; any malformed field is an EPROTO FabricError. With a transport's `rules`,
+ * also what that transport requires: the type is one it carries, and the fields the type does not use are 0.
+ * Without, only what holds on every transport (tests and tools that read what a side sent).
+ */
+export function decodeHeader(bytes: Uint8Array, rules?: FrameRules): FrameHeader {
   if (bytes.length < HEADER_SIZE)
     throw protocolError(`truncated header (${bytes.length} of ${HEADER_SIZE} bytes)`);
   const type = bytes[0] as number;
-  if (!KNOWN_TYPES.has(type))
-    throw protocolError(`unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
+  if (!KNOWN_TYPES.has(type)) throw protocolError(`unknown frame type ${frameTypeName(type)}`);
+  const used = rules === undefined ? 0xf : rules.fieldsOf(type);
+  if (used < 0) throw protocolError(`frame type ${frameTypeName(type)} is not carried over ${rules?.name}`);
   if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0)
     throw protocolError('reserved header bytes are not zero');
   const length = readU32(bytes, 4);
   if (!lengthAllowed(type, length)) {
-    throw protocolError(`frame type 0x${type.toString(16)} cannot carry ${length} payload bytes`);
+    throw protocolError(`frame type ${frameTypeName(type)} cannot carry ${length} payload bytes`);
   }
-  const offsetHigh = readU32(bytes, 28);
-  if (offsetHigh > 0x1f_ffff) throw protocolError('offset exceeds 2^53');
+  const id = readU32(bytes, 8);
+  const aux = readU32(bytes, 12);
   const keyLow = readU32(bytes, 16);
   const keyHigh = readU32(bytes, 20);
+  const offsetLow = readU32(bytes, 24);
+  const offsetHigh = readU32(bytes, 28);
+  if (used !== 0xf) {
+    const set =
+      (id !== 0 ? FIELD_BITS.id : 0) |
+      (aux !== 0 ? FIELD_BITS.aux : 0) |
+      ((keyLow | keyHigh) !== 0 ? FIELD_BITS.key : 0) |
+      ((offsetLow | offsetHigh) !== 0 ? FIELD_BITS.offset : 0);
+    const unused = set & ~used;
+    if (unused !== 0) {
+      const field = (Object.keys(FIELD_BITS) as HeaderField[]).find(
+        (name) => (unused & FIELD_BITS[name]) !== 0,
+      );
+      throw protocolError(
+        `a ${frameTypeName(type)} frame has a non-zero \`${field}\` field, which it does not use`,
+      );
+    }
+  }
   return {
     type,
     length,
-    id: readU32(bytes, 8),
-    aux: readU32(bytes, 12),
+    id,
+    aux,
     key: keyLow === 0 && keyHigh === 0 ? 0n : (BigInt(keyHigh) << 32n) | BigInt(keyLow),
-    offset: offsetHigh * U32_LIMIT + readU32(bytes, 24),
+    offset: offsetHigh > 0x1f_ffff ? OFFSET_LIMIT : offsetHigh * U32_LIMIT + offsetLow,
   };
 }

@@ -20,7 +20,7 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * The handshake both transports run before any data frame (docs/PROTOCOL.md):
- * client: Hello ->, <- Hello, Auth(proof) ->, <- Ready(proof). The client refuses a server whose token flag
+ * client: Hello ->, <- Hello, Auth(proof) ->, <- Ready(proof). Each side refuses a peer whose token flag
  * differs from its own; the server checks the client's proof before it proves anything itself.
  */
 export class HandshakeSession {
@@ -56,7 +56,8 @@ export class HandshakeSession {
     }
     if (step === FrameType.Hello) {
       const peer = decodeHello(payload);
-      if (this.role === 'client') this.checkServerHello(peer);
+      if (this.role === 'client') this.checkServerVersion(peer);
+      this.checkTokenFlag(peer);
       this.peer = peer;
       if (this.role === 'server') {
         this.sendHello(Math.min(peer.version, PROTOCOL_VERSION));
@@ -101,25 +102,36 @@ export class HandshakeSession {
     );
   }
 
-  /** The client accepts the version the server chose only if it speaks it, and a token flag like its own. */
-  private checkServerHello(peer: Hello): void {
+  /** The client accepts the version the server chose only if it speaks it. */
+  private checkServerVersion(peer: Hello): void {
     if (peer.version !== PROTOCOL_VERSION) {
       throw new FabricError(
         'EPROTO',
         `${this.peerName} answered with protocol version ${peer.version}; this side speaks ${PROTOCOL_VERSION}`,
       );
     }
+  }
+
+  /**
+   * Both sides refuse a peer whose token flag differs from their own, as soon as its HELLO arrives: the client
+   * before it sends Auth, the server before it answers with its HELLO.
+   */
+  private checkTokenFlag(peer: Hello): void {
     const token = this.options.token !== undefined;
     if (peer.token && !token) {
       throw new FabricError(
         'EACCES',
-        `${this.peerName} requires a token: set FABRIC_TOKEN or the token option`,
+        this.role === 'client'
+          ? `${this.peerName} requires a token: set FABRIC_TOKEN or the token option`
+          : `${this.peerName} claims a token, but this listener has none: set the same FABRIC_TOKEN on both sides`,
       );
     }
     if (!peer.token && token) {
       throw new FabricError(
         'EACCES',
-        `${this.peerName} has no token set, but this side has one: set the same FABRIC_TOKEN on both sides`,
+        this.role === 'client'
+          ? `${this.peerName} has no token set, but this side has one: set the same FABRIC_TOKEN on both sides`
+          : `${this.peerName} has no token, but this listener requires one: set FABRIC_TOKEN or the token option`,
       );
     }
   }

@@ -64,11 +64,18 @@ export function decodeHello(payload: Uint8Array): Hello {
   };
 }
 
+/** The text a proof's MAC input starts with: ASCII `fabric-transport v1 client` or `... server` (26 bytes). */
+export function proofLabel(role: 'client' | 'server'): Buffer {
+  return Buffer.from(`fabric-transport v${PROTOCOL_VERSION} ${role}`, 'ascii');
+}
+
 /**
  * Proof that a side knows the token, bound to both nonces and to the side's role, so a proof can be neither
  * replayed on another connection nor reflected back to its sender. The token itself never crosses the wire.
  * The client proves first and the server answers only a correct proof, so an unauthenticated client learns
- * nothing it could test token guesses against.
+ * nothing it could test token guesses against. Exactly (docs/PROTOCOL.md): HMAC-SHA256 keyed with the
+ * token's UTF-8 bytes, over the 26-byte label, then the client's 32-byte nonce, then the server's, with
+ * nothing between them (90 bytes).
  */
 export function tokenProof(
   token: string,
@@ -76,8 +83,8 @@ export function tokenProof(
   clientNonce: Buffer,
   serverNonce: Buffer,
 ): Buffer {
-  return createHmac('sha256', token)
-    .update(`fabric-transport v${PROTOCOL_VERSION} ${role}`)
+  return createHmac('sha256', Buffer.from(token, 'utf8'))
+    .update(proofLabel(role))
     .update(clientNonce)
     .update(serverNonce)
     .digest();

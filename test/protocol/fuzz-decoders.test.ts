@@ -2,6 +2,7 @@
 // HELLO, Error and rendezvous payloads, and region descriptors. Every input either decodes or is refused with
 // a FabricError (EPROTO for the wire, EINVAL for a descriptor handed to the API); nothing else may escape.
 // FUZZ_RUNS scales the number of inputs (CI runs at least 100,000 in all); each property is bounded in time.
+
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FabricError } from '../../src/api/errors.js';
@@ -12,13 +13,15 @@ import {
   decodeHeader,
   encodeHeader,
   type FrameHeader,
+  type FrameRules,
   FrameType,
   HEADER_SIZE,
   READ_AHEAD_BYTES,
 } from '../../src/protocol/frame.js';
 import { DISCARD, FrameReader, type FrameSink } from '../../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello } from '../../src/protocol/handshake.js';
-import { decodeSegments } from '../../src/transports/verbs/frames.js';
+import { TCP_FRAMES } from '../../src/transports/tcp/frames.js';
+import { decodeSegments, RDMA_FRAMES } from '../../src/transports/verbs/frames.js';
 import { clientHello } from '../helpers.js';
 import { frame, header, MAX_PAYLOAD, mutate, mutation } from './fuzz-frames.js';
 
@@ -63,9 +66,17 @@ class CheckingSink implements FrameSink {
   }
 }
 
-/** Feeds `stream` to a FrameReader in reads of the given sizes, as a socket would (reading ahead, or not). */
-function feed(stream: Uint8Array, readSizes: readonly number[], readAhead: boolean): void {
-  const reader = new FrameReader(new CheckingSink());
+/**
+ * Feeds `stream` to a FrameReader in reads of the given sizes, as a socket would (reading ahead, or not),
+ * checking headers as a TCP connection does, or (undefined) only what every transport shares.
+ */
+function feed(
+  stream: Uint8Array,
+  readSizes: readonly number[],
+  readAhead: boolean,
+  carrier: FrameRules | undefined,
+): void {
+  const reader = new FrameReader(new CheckingSink(), carrier);
   if (readAhead) reader.readAhead();
   let at = 0;
   for (let i = 0; at < stream.length; i++) {
@@ -82,10 +93,12 @@ describe('fuzz: decoders of peer input', function () {
 
   after(() => console.log(`      ${inputs} generated and mutated inputs, none escaped`));
 
-  it('decodeHeader: any 32 bytes decode or are refused with EPROTO', () => {
+  it('decodeHeader: any 32 bytes decode or are refused with EPROTO, on either transport or none', () => {
     check(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 40 }), (bytes) =>
-        refusedCleanly(() => decodeHeader(bytes), ['EPROTO']),
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        fc.constantFrom(TCP_FRAMES, RDMA_FRAMES, undefined),
+        (bytes, carrier) => refusedCleanly(() => decodeHeader(bytes, carrier), ['EPROTO']),
       ),
     );
   });
@@ -114,8 +127,12 @@ describe('fuzz: decoders of peer input', function () {
         fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 5 }),
         fc.boolean(),
-        (frames, mutations, order, readSizes, readAhead) =>
-          refusedCleanly(() => feed(mutate(frames, mutations, order), readSizes, readAhead), ['EPROTO']),
+        fc.constantFrom(TCP_FRAMES, undefined),
+        (frames, mutations, order, readSizes, readAhead, carrier) =>
+          refusedCleanly(
+            () => feed(mutate(frames, mutations, order), readSizes, readAhead, carrier),
+            ['EPROTO'],
+          ),
       ),
     );
   });
@@ -126,7 +143,9 @@ describe('fuzz: decoders of peer input', function () {
         fc.uint8Array({ maxLength: 512 }),
         fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 }),
         fc.boolean(),
-        (bytes, readSizes, readAhead) => refusedCleanly(() => feed(bytes, readSizes, readAhead), ['EPROTO']),
+        fc.constantFrom(TCP_FRAMES, undefined),
+        (bytes, readSizes, readAhead, carrier) =>
+          refusedCleanly(() => feed(bytes, readSizes, readAhead, carrier), ['EPROTO']),
       ),
     );
   });
@@ -172,20 +191,24 @@ describe('fuzz: decoders of peer input', function () {
           const wire = Buffer.concat(parts);
           const targets = new Map<number, Uint8Array>();
           const delivered: { header: FrameHeader; payload: Uint8Array }[] = [];
-          const reader = new FrameReader({
-            payloadTarget: (header) => {
-              const spec = frames[header.id - 1] as (typeof frames)[number];
-              if (!carriesPlacedPayload(header.type)) return undefined;
-              if (spec.discard) return DISCARD;
-              const target = new Uint8Array(header.length);
-              targets.set(header.id, target);
-              return target;
+          // Message and Credit frames carry ids here (to find their spec): checked as on every transport only.
+          const reader = new FrameReader(
+            {
+              payloadTarget: (header) => {
+                const spec = frames[header.id - 1] as (typeof frames)[number];
+                if (!carriesPlacedPayload(header.type)) return undefined;
+                if (spec.discard) return DISCARD;
+                const target = new Uint8Array(header.length);
+                targets.set(header.id, target);
+                return target;
+              },
+              onFrame: (header, payload) => {
+                delivered.push({ header, payload: new Uint8Array(payload) });
+                if (header.id - 1 === switchAfter) reader.readAhead();
+              },
             },
-            onFrame: (header, payload) => {
-              delivered.push({ header, payload: new Uint8Array(payload) });
-              if (header.id - 1 === switchAfter) reader.readAhead();
-            },
-          });
+            undefined,
+          );
           if (switchAfter === -1) reader.readAhead();
           for (let at = 0, i = 0; at < wire.length; i++) {
             const into = reader.nextBuffer();

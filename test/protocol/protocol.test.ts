@@ -13,6 +13,7 @@ import {
 } from '../../src/protocol/frame.js';
 import { DISCARD, FrameReader } from '../../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello, newNonce, tokenProof } from '../../src/protocol/handshake.js';
+import { TCP_FRAMES } from '../../src/transports/tcp/frames.js';
 import { clientHello, pattern } from '../helpers.js';
 
 function throwsCode(fn: () => unknown, code: string): void {
@@ -35,10 +36,13 @@ function feed(
   readAhead = false,
 ) {
   const frames: Received[] = [];
-  const reader = new FrameReader({
-    payloadTarget: (header) => (target ? target(header) : undefined),
-    onFrame: (header, payload) => frames.push({ header, payload: new Uint8Array(payload) }),
-  });
+  const reader = new FrameReader(
+    {
+      payloadTarget: (header) => (target ? target(header) : undefined),
+      onFrame: (header, payload) => frames.push({ header, payload: new Uint8Array(payload) }),
+    },
+    TCP_FRAMES,
+  );
   if (readAhead) reader.readAhead();
   let at = 0;
   let reads = 0;
@@ -94,7 +98,8 @@ describe('protocol', () => {
       ] as const) {
         const bad = Buffer.from(good);
         bad[at] = value;
-        throwsCode(() => decodeHeader(bad), 'EPROTO');
+        // the last one: a Message does not use `offset`, so over TCP it must be 0
+        throwsCode(() => decodeHeader(bad, TCP_FRAMES), 'EPROTO');
       }
       throwsCode(
         () => decodeHeader(encodeHeader({ type: FrameType.Hello, length: HELLO_SIZE + 1 })),
@@ -184,10 +189,13 @@ describe('protocol', () => {
 
       it('hands over a message in memory of its own, no larger than its credit, with nothing stale behind it', () => {
         const messages: Uint8Array[] = [];
-        const reader = new FrameReader({
-          payloadTarget: () => undefined,
-          onFrame: (_, payload) => messages.push(payload),
-        });
+        const reader = new FrameReader(
+          {
+            payloadTarget: () => undefined,
+            onFrame: (_, payload) => messages.push(payload),
+          },
+          TCP_FRAMES,
+        );
         if (readAhead) reader.readAhead();
         const wire = Buffer.concat([
           frame({ type: FrameType.Message }, pattern(1000, 5)),

@@ -22,6 +22,7 @@ import { DISCARD, FrameReader, type FrameSink } from '../../protocol/frame-reade
 import { CAPABILITY_READ_AHEAD } from '../../protocol/handshake.js';
 import type { Role } from '../../protocol/handshake-session.js';
 import { DirectSocket, READ_END } from './direct-socket.js';
+import { TCP_FRAMES } from './frames.js';
 
 /** How long close() waits for the peer to finish the TCP shutdown before it resets the socket. */
 const CLOSE_GRACE_MS = 1000;
@@ -72,7 +73,7 @@ export class TcpConnection extends BaseConnection<TcpOperation> implements Frame
   readonly transport = 'tcp' as const;
   private readonly socket: net.Socket;
   private readonly direct: DirectSocket;
-  private readonly reader = new FrameReader(this);
+  private readonly reader = new FrameReader(this, TCP_FRAMES);
   /** Window bytes beyond one maximal message: while the peer has no more unreturned, it still has credit for any. */
   private readonly windowSlack: number;
   private creditFlushScheduled = false;

@@ -25,6 +25,7 @@ import {
   encodeSegments,
   FRAME_BYTES,
   MAX_SEGMENTS,
+  RDMA_FRAMES,
   RECEIVE_BUFFERS,
   RECEIVE_CREDITS,
   type Segment,
@@ -410,7 +411,7 @@ export class VerbsConnection extends BaseConnection<VerbsOperation> {
   private onReceive(slot: number, status: number, byteLength: number): void {
     if (this.state === 'closed' || status !== 0) return;
     const frame = this.receiveBuffers.subarray(slot * FRAME_BYTES, slot * FRAME_BYTES + byteLength);
-    const header = decodeHeader(frame);
+    const header = decodeHeader(frame, RDMA_FRAMES);
     if (byteLength !== HEADER_SIZE + header.length) {
       throw new FabricError(
         'EPROTO',

@@ -1,5 +1,5 @@
 import { FabricError } from '../../api/errors.js';
-import { HEADER_SIZE } from '../../protocol/frame.js';
+import { FrameRules, FrameType, HEADER_SIZE, SHARED_FRAME_FIELDS } from '../../protocol/frame.js';
 
 // How frames travel over an RDMA queue pair (docs/PROTOCOL.md, "Over RDMA"): each frame is one SEND into one
 // of the receiver's pre-posted buffers, so both ends agree on these numbers.
@@ -60,3 +60,16 @@ export function decodeSegments(payload: Uint8Array, total: number): Segment[] {
   }
   return segments;
 }
+
+/** The frames RDMA carries (docs/PROTOCOL.md, "Frame types"): messages and rendezvous with frame credit, grants. */
+export const RDMA_FRAMES = new FrameRules('RDMA', {
+  ...SHARED_FRAME_FIELDS,
+  [FrameType.Message]: ['aux', 'key'],
+  [FrameType.Credit]: ['aux', 'key'],
+  [FrameType.Rendezvous]: ['id', 'aux', 'key', 'offset'],
+  [FrameType.RendezvousDone]: ['id'],
+  [FrameType.KeyRequest]: ['id', 'key'],
+  [FrameType.KeyGrant]: ['id', 'aux', 'key'],
+  [FrameType.KeyRevoke]: ['key'],
+  [FrameType.KeyRevokeAck]: ['key'],
+});

@@ -71,7 +71,7 @@ describe('tcp: read-ahead on the wire', () => {
       raw.socket.write(
         Buffer.concat([
           encodeHeader({ type: FrameType.Write, id: 2, key, offset: 10, length: data.length }),
-          Buffer.alloc(padding, 0xaa),
+          Buffer.alloc(padding),
           data,
           encodeHeader({ type: FrameType.Message, length: 5 }),
           Buffer.from('hello'),
