@@ -35,7 +35,9 @@ for (const folder of transportFolders) {
 /** The source without its comments (strings kept), so that prose may name transports. */
 const code = (text) => text.replace(/\/\*[\s\S]*?\*\/|(^|[^:'"`\\])\/\/.*$/gm, '$1');
 const specifiers = (text) =>
-  [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])([^'"]+)\1/gm)].map((match) => match[2]);
+  [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])([^'"]+)\1/gm)].map(
+    (match) => match[2],
+  );
 
 const violations = [];
 for (const file of filesUnder(SRC)) {
@@ -47,7 +49,9 @@ for (const file of filesUnder(SRC)) {
     const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
     const folder = transportFolders.find((candidate) => inside(target, candidate));
     if (folder && folder !== home && file !== REGISTRY) {
-      violations.push(`${where}: imports ${specifier} from ${relative(ROOT, folder)}/ (only the registry may)`);
+      violations.push(
+        `${where}: imports ${specifier} from ${relative(ROOT, folder)}/ (only the registry may)`,
+      );
     }
     if (!inside(file, CLI) && !inside(target, SRC)) {
       violations.push(`${where}: the library imports ${specifier}, outside src/`);
@@ -60,4 +64,6 @@ for (const file of filesUnder(SRC)) {
 }
 for (const violation of violations) console.error(`check-layers: ${violation}`);
 if (violations.length > 0) process.exit(1);
-console.log(`check-layers: src/ keeps its layers (${names.size} transport names, ${transportFolders.length} folders)`);
+console.log(
+  `check-layers: src/ keeps its layers (${names.size} transport names, ${transportFolders.length} folders)`,
+);
