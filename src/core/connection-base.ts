@@ -1,4 +1,4 @@
-import { type Connection, messageParts } from '../api/connection.js';
+import type { Connection } from '../api/connection.js';
 import { FabricError } from '../api/errors.js';
 import type { TransportKind } from '../api/options.js';
 import type { Region, RegionSlice } from '../api/region.js';
@@ -7,6 +7,7 @@ import { type FrameHeader, FrameType } from '../protocol/frame.js';
 import { HandshakeSession, type Role } from '../protocol/handshake-session.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { MessageCredit } from './message-credit.js';
+import { messageParts } from './message-parts.js';
 import { OperationTable, type PendingOperation } from './operation-table.js';
 import type { ResolvedOptions } from './options.js';
 import { SpinPoller } from './spin-poller.js';

@@ -1,9 +1,9 @@
-import { prepareOneSided } from '../../api/connection.js';
 import { FabricError } from '../../api/errors.js';
 import { checkRegionAccess, grantedRegion, type Region, type RegionSlice } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
 import { BaseConnection } from '../../core/connection-base.js';
 import { MessageCredit } from '../../core/message-credit.js';
+import { prepareOneSided } from '../../core/one-sided-request.js';
 import type { PendingOperation } from '../../core/operation-table.js';
 import type { ResolvedOptions } from '../../core/options.js';
 import type { UserOperation } from '../../core/user-operations.js';
