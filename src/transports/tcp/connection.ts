@@ -13,7 +13,7 @@ import type { Role } from '../../protocol/handshake-session.js';
 import { CreditReturn } from './credit-return.js';
 import { DirectSocket } from './direct-socket.js';
 import { FrameWriter, type WriteDone } from './frame-writer.js';
-import { beforeHandshake, HANDSHAKE_FRAMES, notAfterHandshake } from './frames.js';
+import { beforeHandshake, HANDSHAKE_FRAMES, notAfterHandshake, OPEN_FRAMES } from './frames.js';
 import { OneSidedInitiator, type TcpOperation } from './initiator.js';
 import { OwnerAnswers } from './owner-answers.js';
 import { SocketLifecycle } from './socket-lifecycle.js';
@@ -158,6 +158,8 @@ export class TcpConnection extends BaseConnection<TcpOperation> implements Frame
       case FrameType.ReadResponse:
         return this.initiator.responseTarget(header);
       default:
+        // Refused at its header, so that no peer leaves the connection waiting for a payload it never sends.
+        if (this.state === 'open' && !OPEN_FRAMES.has(header.type)) throw notAfterHandshake(header.type);
         return undefined;
     }
   }
