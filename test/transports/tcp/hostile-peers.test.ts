@@ -6,9 +6,23 @@ import * as net from 'node:net';
 import fc from 'fast-check';
 import { errorCodeToWire } from '../../../src/api/errors.js';
 import { type Connection, connect, type Listener, listen, register } from '../../../src/index.js';
-import { ACCESS_READ, decodeDescriptor, encodeDescriptor } from '../../../src/protocol/descriptor.js';
-import { decodeHeader, encodeHeader, FrameType, HEADER_SIZE } from '../../../src/protocol/frame.js';
+import {
+  ACCESS_READ,
+  DESCRIPTOR_SIZE,
+  decodeDescriptor,
+  encodeDescriptor,
+} from '../../../src/protocol/descriptor.js';
+import {
+  decodeHeader,
+  encodeHeader,
+  FrameType,
+  frameTypeName,
+  HEADER_SIZE,
+  HELLO_SIZE,
+  PROOF_SIZE,
+} from '../../../src/protocol/frame.js';
 import { CAPABILITY_READ_AHEAD, decodeHello, encodeHello } from '../../../src/protocol/handshake.js';
+import { TCP_FRAMES } from '../../../src/transports/tcp/frames.js';
 import { clientHello, pattern, RESIDENT_SET_MEASURED, rejectsWith, sleep, within } from '../../helpers.js';
 import { frame, mutate, mutation } from '../../protocol/fuzz-frames.js';
 import { handshake, rawClient } from '../../raw-tcp-peer.js';
@@ -98,6 +112,47 @@ describe('tcp: hostile and broken peers', () => {
     const header = decodeHeader(raw.received().subarray(raw.consumed));
     assert.equal(header.type, FrameType.Error);
   });
+
+  // Frame types TCP does not carry (the RDMA-only ones), and handshake frames once the handshake is over: each
+  // sent as a header alone. Refused at the header, as an unknown type is, rather than left waiting for the
+  // payload; afterEach checks that the listener's other connection, and a new one, still work.
+  const payloadLength: Partial<Record<FrameType, number>> = {
+    [FrameType.Rendezvous]: 16,
+    [FrameType.KeyGrant]: DESCRIPTOR_SIZE,
+    [FrameType.Hello]: HELLO_SIZE,
+    [FrameType.Auth]: PROOF_SIZE,
+    [FrameType.Ready]: PROOF_SIZE,
+  };
+  const notTcp = Object.values(FrameType).filter(
+    (type): type is FrameType => typeof type === 'number' && !TCP_FRAMES.types.has(type),
+  );
+  it('knows the frame types TCP does not carry: the RDMA-only ones', () => {
+    assert.deepEqual(
+      notTcp.map((type) => FrameType[type]),
+      ['Rendezvous', 'RendezvousDone', 'KeyRequest', 'KeyGrant', 'KeyRevoke', 'KeyRevokeAck'],
+    );
+  });
+  for (const type of [...notTcp, FrameType.Hello, FrameType.Auth, FrameType.Ready]) {
+    const length = payloadLength[type] ?? 0;
+    it(`refuses a header alone of type ${FrameType[type]} (0x${type.toString(16)}, length ${length}) after the handshake, with EPROTO`, async () => {
+      const raw = await handshake(listener.port);
+      const server = await listener.accept();
+      accepted.push(server);
+      const pending = rejectsWith(server.receive(), 'EPROTO');
+      raw.socket.write(encodeHeader({ type, length }));
+      await within(2000, raw.ended, 'server closing the connection');
+      const reply = raw.received().subarray(raw.consumed);
+      const header = decodeHeader(reply);
+      assert.equal(header.type, FrameType.Error);
+      assert.equal(header.id, 0);
+      assert.equal(header.aux, errorCodeToWire('EPROTO'));
+      const text = TCP_FRAMES.types.has(type)
+        ? `protocol violation by the peer: frame type 0x${type.toString(16)} after the handshake`
+        : `protocol violation by the peer: frame type ${frameTypeName(type)} is not carried over TCP`;
+      assert.equal(reply.subarray(HEADER_SIZE, HEADER_SIZE + header.length).toString(), text);
+      assert.equal((await within(2000, pending, 'the server side failing')).message, text);
+    });
+  }
 
   it('survives a live fuzz client: corrupted, reordered and truncated frames after a valid handshake', async function () {
     const connections = Number(process.env.FUZZ_LIVE_CONNECTIONS ?? 2000);

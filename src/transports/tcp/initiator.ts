@@ -1,0 +1,95 @@
+import { FabricError } from '../../api/errors.js';
+import type { Region, RegionSlice } from '../../api/region.js';
+import { counters } from '../../api/stats.js';
+import { prepareOneSided } from '../../core/one-sided-request.js';
+import type { OperationTable, PendingOperation } from '../../core/operation-table.js';
+import { type FrameHeader, FrameType } from '../../protocol/frame.js';
+import type { FrameOutput } from './frame-writer.js';
+
+/** One of our writes or reads, waiting for the owner's answer. */
+export interface TcpOperation extends PendingOperation {
+  kind: 'write' | 'read';
+  /** Where a read's response lands. */
+  target?: Uint8Array;
+}
+
+/** What the initiator needs of its connection besides the table of operations waiting for the peer. */
+export interface InitiatorLink {
+  /** Runs `emit` in the order of the application's operations: at once, or behind those still waiting. */
+  enqueue(emit: () => void): void;
+  /** An operation now waits for the peer (in 'spin' and 'hybrid', poll for it). */
+  awaitingPeer(): void;
+}
+
+/**
+ * The initiator side of one-sided operations over TCP: our writes (a Write frame carrying the bytes, settled
+ * by the owner's WriteAck) and reads (a ReadRequest, settled by a ReadResponse whose payload lands in the
+ * read's own memory), each under an id in the connection's table until its answer or Error frame.
+ */
+export class OneSidedInitiator {
+  constructor(
+    private readonly operations: OperationTable<TcpOperation>,
+    private readonly output: FrameOutput,
+    private readonly link: InitiatorLink,
+  ) {}
+
+  write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
+    const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
+    const bytes = slice.bytes;
+    return this.start('write', undefined, (id) => {
+      counters.writes++;
+      counters.bytesSent += bytes.length;
+      this.output.writeFrame(
+        { type: FrameType.Write, length: bytes.length, id, key: remote.key, offset: remoteOffset },
+        [bytes],
+      );
+    });
+  }
+
+  read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
+    const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
+    return this.start('read', slice.bytes, (id) => {
+      counters.reads++;
+      this.output.writeFrame(
+        { type: FrameType.ReadRequest, id, aux: slice.length, key: remote.key, offset: remoteOffset },
+        [],
+      );
+    });
+  }
+
+  /** Where the payload of a ReadResponse lands: the memory of the read it answers (EPROTO if none). */
+  responseTarget(header: FrameHeader): Uint8Array | undefined {
+    return this.pending(header, 'read').target;
+  }
+
+  /** The owner's answer to operation `header.id` (a `kind`) arrived whole: it resolves. */
+  settle(header: FrameHeader, kind: 'write' | 'read'): void {
+    this.pending(header, kind);
+    this.operations.take(header.id)?.resolve();
+  }
+
+  private start(
+    kind: 'write' | 'read',
+    target: Uint8Array | undefined,
+    emit: (id: number) => void,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const operation: TcpOperation = { kind, what: `the ${kind}`, resolve, reject };
+      if (target) operation.target = target;
+      const id = this.operations.add(operation);
+      this.link.enqueue(() => emit(id));
+      this.link.awaitingPeer();
+    });
+  }
+
+  private pending(header: FrameHeader, kind: 'write' | 'read'): TcpOperation {
+    const op = this.operations.get(header.id);
+    if (!op || op.kind !== kind || (op.target !== undefined && op.target.length !== header.length)) {
+      throw new FabricError(
+        'EPROTO',
+        `protocol violation by the peer: unexpected response for operation ${header.id}`,
+      );
+    }
+    return op;
+  }
+}
