@@ -20,7 +20,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const reasons: string[] = [];
   const candidates = candidatesFor(resolved.transport, resolved);
   for (const [index, { transport, kind }] of candidates.entries()) {
-    const why = await transport.unreachable(peer);
+    const why = await transport.unreachable(peer, kind);
     if (why !== undefined) {
       reasons.push(why);
       continue;

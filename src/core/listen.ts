@@ -36,13 +36,12 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const local = peerAt(host, port);
   const serving: Candidate[] = [];
   for (const candidate of candidatesFor(resolved.transport, resolved)) {
-    const why = await candidate.transport.unreachable(local);
+    const why = await candidate.transport.unreachable(local, candidate.kind);
     if (why === undefined) serving.push(candidate);
     else if (!auto)
       throw new FabricError('ENODEV', `transport '${resolved.transport}' cannot listen on ${host}: ${why}`);
   }
-  const address = await local.address().catch(() => host);
-  warnIfOpenToTheNetwork(host, address, resolved.token);
+  warnIfOpenToTheNetwork(host, (await local.lookedUp()) ?? host, resolved.token);
   // The fallback binds first: the port it takes is the one the others must share.
   const order = serving.reverse();
   for (let attempt = 1; ; attempt++) {
@@ -50,7 +49,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
     try {
       for (const { transport, kind } of order) {
         try {
-          const bound = await transport.listen(listener, host, address, listener.port, resolved, kind);
+          const bound = await transport.listen(listener, local, listener.port, resolved, kind);
           listener.addAcceptor(bound.acceptor);
           listener.port = bound.port;
         } catch (error) {

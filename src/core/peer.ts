@@ -2,7 +2,7 @@ import type { Peer } from '../transports/transport.js';
 import { numericAddress } from '../util/address.js';
 
 /** `host`:`port` as a connection's target, its name looked up at most once, when a transport needs it. */
-export function peerAt(host: string, port: number): Peer {
+export function peerAt(host: string, port: number): Peer & { lookedUp(): Promise<string | undefined> } {
   let address: Promise<string> | undefined;
   return {
     host,
@@ -11,5 +11,7 @@ export function peerAt(host: string, port: number): Peer {
       address ??= numericAddress(host, port);
       return address;
     },
+    /** The numeric address if a transport looked it up, else undefined (nothing more is looked up). */
+    lookedUp: () => (address ?? Promise.resolve(undefined)).catch(() => undefined),
   };
 }

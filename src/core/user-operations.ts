@@ -48,7 +48,17 @@ export class UserOperations {
       do {
         this.pumpAgain = false;
         for (let next = this.queue.peek(); next; next = this.queue.peek()) {
-          if (next.cost > this.credit.available || !next.start()) break;
+          if (next.cost > this.credit.available) break;
+          let started: boolean;
+          try {
+            started = next.start();
+          } catch (error) {
+            // Not tried again, and its credit stays: it rejects, and the queue goes on.
+            this.queue.shift();
+            next.reject(error as Error);
+            continue;
+          }
+          if (!started) break;
           this.queue.shift();
           this.credit.spend(next.cost);
         }

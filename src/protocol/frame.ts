@@ -88,16 +88,26 @@ export class FrameRules {
   /** Per type byte: the bits of the fields the type uses, or -1 where it is not carried. */
   private readonly masks = new Int8Array(256).fill(-1);
 
-  /** `name` as error messages say it ('TCP'); `fields` per type carried. */
+  /**
+   * `name` as error messages say it ('TCP'); `fields` per type carried; `maxLengths`, payload limits of its own
+   * beyond those every transport has (a frame that must fit one receive buffer, say).
+   */
   constructor(
     readonly name: string,
     readonly fields: FrameFields,
+    private readonly maxLengths: Readonly<Partial<Record<FrameType, number>>> = {},
   ) {
     const types = Object.keys(fields).map(Number) as FrameType[];
     for (const type of types) {
       this.masks[type] = (fields[type] ?? []).reduce((bits, field) => bits | FIELD_BITS[field], 0);
     }
     this.types = new Set(types);
+  }
+
+  /** Whether `length` passes the transport's own limit for `type`. */
+  tooLong(type: FrameType, length: number): boolean {
+    const limit = this.maxLengths[type];
+    return limit !== undefined && length > limit;
   }
 
   /** The bits of the fields `type` uses, or -1 when it is not carried. */
@@ -136,8 +146,8 @@ function lengthAllowed(type: FrameType, length: number): boolean {
     case FrameType.KeyGrant:
       return length === DESCRIPTOR_SIZE;
     case FrameType.Rendezvous:
-      // 16-byte segments, within one RDMA frame (protocol/verbs-frames.ts)
-      return length > 0 && length % 16 === 0 && length <= 8192 - HEADER_SIZE;
+      // 16-byte segments (src/transports/verbs/frames.ts); the transport bounds how many.
+      return length > 0 && length % 16 === 0;
     case FrameType.Error:
       return length <= MAX_ERROR_TEXT;
     case FrameType.Message:
@@ -238,7 +248,7 @@ export function decodeHeader(bytes: Uint8Array, rules?: FrameRules): FrameHeader
   if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0)
     throw protocolError('reserved header bytes are not zero');
   const length = readU32(bytes, 4);
-  if (!lengthAllowed(type, length)) {
+  if (!lengthAllowed(type, length) || rules?.tooLong(type, length)) {
     throw protocolError(`frame type ${frameTypeName(type)} cannot carry ${length} payload bytes`);
   }
   const id = readU32(bytes, 8);

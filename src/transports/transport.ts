@@ -50,16 +50,18 @@ export interface Transport<
   readonly options: OptionsFragment<Options, Resolved>;
   /** Whether each of its kinds can be used on this host, and why not. */
   availability(options: ResolvedOptions): TransportInfo[];
-  /** Why it cannot reach (or listen on) `peer`, or undefined when it may. */
-  unreachable(peer: Peer): Promise<string | undefined>;
   /**
-   * Starts accepting for `listener` on `host` (numerically `address`), on `port` (0: any free one). `kind` is
-   * the kind the application forced, or undefined ('auto': whichever of its kinds the peer arrives by).
+   * Why it cannot reach (or listen on) `peer`, or undefined when it may; with `kind` undefined ('auto'), also
+   * where it should not be tried (verbs: loopback, which RDMA-CM does not route on every device).
+   */
+  unreachable(peer: Peer, kind: Kind | undefined): Promise<string | undefined>;
+  /**
+   * Starts accepting for `listener` on `local`'s host, on `port` (0: any free one). `kind` is the kind the
+   * application forced, or undefined ('auto': whichever of its kinds the peer arrives by).
    */
   listen(
     listener: FabricListener,
-    host: string,
-    address: string,
+    local: Peer,
     port: number,
     options: ResolvedOptions,
     kind: Kind | undefined,

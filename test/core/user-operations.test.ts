@@ -96,4 +96,21 @@ describe('core: the ordered queue of user operations', () => {
     assert.deepEqual(log, ['reject a: gone', 'reject b: gone']);
     assert.equal(queue.length, 0);
   });
+
+  it('rejects an operation whose start throws, keeps its credit, and goes on with the next', () => {
+    const credit = new MessageCredit(0);
+    credit.open(100);
+    const queue = new UserOperations(credit);
+    const log: string[] = [];
+    queue.push({
+      cost: 40,
+      start: () => {
+        throw new Error('cannot write');
+      },
+      reject: (error) => log.push(`reject: ${error.message}`),
+    });
+    queue.push(operation('next', 10, log));
+    assert.deepEqual(log, ['reject: cannot write', 'start next']);
+    assert.equal(credit.available, 90);
+  });
 });

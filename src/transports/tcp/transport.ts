@@ -10,7 +10,7 @@ export const tcpTransport: Transport<'tcp', TcpOptions, ResolvedTcpOptions> = {
   options: tcpOptions,
   availability: () => [{ kind: 'tcp', available: true }],
   unreachable: async () => undefined,
-  listen: (listener, host, _address, port, options) => TcpAcceptor.listen(listener, host, port, options),
+  listen: (listener, local, port, options) => TcpAcceptor.listen(listener, local.host, port, options),
   connect: (peer, options) => TcpConnection.connect(peer.host, peer.port, options),
   mayFallBack: () => false,
   describe: () => [],

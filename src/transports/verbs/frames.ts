@@ -62,14 +62,18 @@ export function decodeSegments(payload: Uint8Array, total: number): Segment[] {
 }
 
 /** The frames RDMA carries (docs/PROTOCOL.md, "Frame types"): messages and rendezvous with frame credit, grants. */
-export const RDMA_FRAMES = new FrameRules('RDMA', {
-  ...SHARED_FRAME_FIELDS,
-  [FrameType.Message]: ['aux', 'key'],
-  [FrameType.Credit]: ['aux', 'key'],
-  [FrameType.Rendezvous]: ['id', 'aux', 'key', 'offset'],
-  [FrameType.RendezvousDone]: ['id'],
-  [FrameType.KeyRequest]: ['id', 'key'],
-  [FrameType.KeyGrant]: ['id', 'aux', 'key'],
-  [FrameType.KeyRevoke]: ['key'],
-  [FrameType.KeyRevokeAck]: ['key'],
-});
+export const RDMA_FRAMES = new FrameRules(
+  'RDMA',
+  {
+    ...SHARED_FRAME_FIELDS,
+    [FrameType.Message]: ['aux', 'key'],
+    [FrameType.Credit]: ['aux', 'key'],
+    [FrameType.Rendezvous]: ['id', 'aux', 'key', 'offset'],
+    [FrameType.RendezvousDone]: ['id'],
+    [FrameType.KeyRequest]: ['id', 'key'],
+    [FrameType.KeyGrant]: ['id', 'aux', 'key'],
+    [FrameType.KeyRevoke]: ['key'],
+    [FrameType.KeyRevokeAck]: ['key'],
+  },
+  { [FrameType.Rendezvous]: FRAME_BYTES - HEADER_SIZE },
+);

@@ -13,12 +13,12 @@ function ipv4Of(netdev: string | undefined): string | undefined {
 export function localTarget(info: TransportInfo, host: string | undefined): LocalTarget | string {
   for (const device of info.devices ?? []) {
     for (const port of device.ports) {
-      if (port.state !== 'ACTIVE') continue;
+      const roce = port.linkLayer === 'Ethernet';
+      if (port.state !== 'ACTIVE' || roce !== (info.kind === 'roce')) continue;
       // RoCE v2 first: the type RDMA-CM uses by default, and the one that routes.
       const gids = [...port.gids].sort((a, b) => Number(b.type === 'RoCE v2') - Number(a.type === 'RoCE v2'));
       for (const gid of gids) {
         // A RoCE GID carries its address; an InfiniBand port's address is its IPoIB interface's.
-        const roce = port.linkLayer === 'Ethernet';
         const address = roce ? gid.ipv4 : ipv4Of(gid.netdev);
         if (address === undefined || (host !== undefined && address !== host)) continue;
         const target = { transport: info.kind, host: address, device: device.name, peers: 'verbs' };

@@ -17,10 +17,12 @@ export const verbsTransport: Transport<VerbsKind, VerbsOptions, ResolvedVerbsOpt
   priority: 20,
   options: verbsOptions,
   availability: verbsAvailability,
-  unreachable: async (peer) =>
-    isLoopback(await peer.address()) ? `${peer.host} is loopback, which RDMA-CM does not route` : undefined,
-  listen: async (listener, _host, address, port, options, kind) =>
-    VerbsAcceptor.listen(listener, address, port, options, kind),
+  unreachable: async (peer, kind) =>
+    kind === undefined && isLoopback(await peer.address())
+      ? `${peer.host} is loopback, which RDMA-CM does not route`
+      : undefined,
+  listen: async (listener, local, port, options, kind) =>
+    VerbsAcceptor.listen(listener, await local.address(), port, options, kind),
   connect: async (peer, options, kind) =>
     VerbsConnection.connect(await peer.address(), peer.port, options, kind),
   mayFallBack: (error) => VerbsConnection.failedBeforeEstablished(error),
