@@ -85,3 +85,13 @@ export function connectError(event: string, args: unknown[], peer: string): Fabr
       return new FabricError('ECONNRESET', `RDMA connection to ${peer} failed: ${name}`);
   }
 }
+
+/** A FabricError for a native call that failed (errno ENOMEM: the locked-memory limit, most likely). */
+export function nativeFailure(error: unknown, what: string): FabricError {
+  if (error instanceof FabricError) return error;
+  const { errno, message } = error as { errno?: number; message?: string };
+  const ENOMEM = 12;
+  return new FabricError(errno === ENOMEM ? 'ENOMEM' : 'ECONNRESET', `${what}: ${message ?? String(error)}`, {
+    cause: error,
+  });
+}

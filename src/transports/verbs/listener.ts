@@ -4,6 +4,7 @@ import type { ResolvedOptions } from '../../core/options.js';
 import { VerbsConnection } from './connection.js';
 import { rejection } from './errors.js';
 import type { NativeEndpoint } from './native.js';
+import { newEndpoint } from './setup.js';
 
 const BACKLOG = 128;
 const EADDRINUSE = 98;
@@ -20,7 +21,7 @@ export class VerbsAcceptor implements Acceptor {
     options: ResolvedOptions,
     expected: 'roce' | 'ib' | undefined,
   ): { acceptor: VerbsAcceptor; port: number } {
-    const endpoint = VerbsConnection.newEndpoint();
+    const endpoint = newEndpoint();
     endpoint.setCallback((event, ...args) => {
       if (event === 'connect-request') {
         const [incoming, privateData] = args as [NativeEndpoint, Uint8Array];

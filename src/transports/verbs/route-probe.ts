@@ -2,9 +2,9 @@ import { FabricError } from '../../api/errors.js';
 import type { ResolvedOptions } from '../../core/options.js';
 import { isLoopback, numericAddress } from '../../util/address.js';
 import type { RouteChoice } from '../transport.js';
-import { VerbsConnection } from './connection.js';
 import type { EndpointEvent } from './native.js';
 import { gidSourceAddress, routeKind, verbsAvailability } from './routes.js';
+import { newEndpoint } from './setup.js';
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -19,7 +19,7 @@ export async function probeRoute(host: string, options: ResolvedOptions): Promis
   }
   const address = await numericAddress(host, 1);
   if (isLoopback(address)) return `${host} is loopback, which RDMA-CM does not route`;
-  const endpoint = VerbsConnection.newEndpoint();
+  const endpoint = newEndpoint();
   try {
     const outcome = await new Promise<EndpointEvent | 'timeout'>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), PROBE_TIMEOUT_MS);

@@ -7,6 +7,7 @@ import { localTarget } from './local-target.js';
 import { type ResolvedVerbsOptions, type VerbsOptions, verbsOptions } from './options.js';
 import { probeRoute } from './route-probe.js';
 import { type VerbsKind, verbsAvailability } from './routes.js';
+import { failedBeforeEstablished } from './setup.js';
 
 /**
  * RoCE and InfiniBand through verbs and RDMA-CM: one transport whose kind is the link layer of the device
@@ -25,7 +26,7 @@ export const verbsTransport: Transport<VerbsKind, VerbsOptions, ResolvedVerbsOpt
     VerbsAcceptor.listen(listener, await local.address(), port, options, kind),
   connect: async (peer, options, kind) =>
     VerbsConnection.connect(await peer.address(), peer.port, options, kind),
-  mayFallBack: (error) => VerbsConnection.failedBeforeEstablished(error),
+  mayFallBack: failedBeforeEstablished,
   describe: describeDevices,
   localTarget,
   probe: probeRoute,
