@@ -41,7 +41,7 @@ for mode in event spin hybrid; do
   echo "== sanitized: conformance over ${FABRIC_TRANSPORT:-every usable transport}, poll mode $mode"
   FABRIC_POLL=$mode mocha 'out/test/conformance/*.test.js' || status=1
 done
-echo "== sanitized: worker_threads over ${FABRIC_TRANSPORT:-tcp}"
+echo "== sanitized: worker_threads over ${FABRIC_TRANSPORT:-every usable transport}"
 mocha out/test/workers.test.js || status=1
 if [[ ${FABRIC_TRANSPORT:-tcp} == tcp ]]; then
   echo "== sanitized: hostile peers and the fuzzers"
