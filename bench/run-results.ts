@@ -56,7 +56,8 @@ export function assembleResults({ tool, started, settings, endpoints, series, mi
       available,
       ...(reason ? { reason } : {}),
     })),
-    endpoints,
+    // Where each ran; which reference tools stood beside it shows in the series.
+    endpoints: endpoints.map(({ peers: _peers, ...where }) => where),
     series,
     missing,
   };
