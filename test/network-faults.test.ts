@@ -138,6 +138,28 @@ describe('network faults between two hosts (network namespaces joined by veth)',
   });
 
   beforeEach(async () => {
+    // Fixed neighbour entries: lost ARP packets would fail connect() with EHOSTUNREACH before TCP is tested.
+    const ends = [
+      [SERVER_NS, 'fabric-va', SERVER_ADDRESS],
+      [CLIENT_NS, 'fabric-vb', CLIENT_ADDRESS],
+    ] as const;
+    for (const [namespace, device] of ends) {
+      const other = ends.find((end) => end[0] !== namespace) as (typeof ends)[number];
+      const [{ address: mac }] = JSON.parse(inNamespace(other[0], 'ip', '-j', 'link', 'show', other[1]));
+      inNamespace(
+        namespace,
+        'ip',
+        'neigh',
+        'replace',
+        other[2],
+        'lladdr',
+        mac,
+        'dev',
+        device,
+        'nud',
+        'permanent',
+      );
+    }
     server = peer(SERVER_NS, 'server', SERVER_ADDRESS);
     port = (await server.next()).port as number;
   });

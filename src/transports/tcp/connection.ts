@@ -65,7 +65,7 @@ export class TcpConnection extends BaseConnection<TcpOperation> implements Frame
       () => this.state === 'open',
     );
     this.initiator = new OneSidedInitiator(this.operations, this.writer, {
-      enqueue: (emit) => this.submit(0, emit),
+      enqueue: (emit, reject) => this.submit(0, emit, reject),
       awaitingPeer: () => this.awaitingPeer(),
     });
     this.owner = new OwnerAnswers(this.writer, {
@@ -123,7 +123,7 @@ export class TcpConnection extends BaseConnection<TcpOperation> implements Frame
       return this.trackedSend((done) => writer.writeBySocket(rest, done));
     }
     return this.trackedSend((done) =>
-      this.submit(cost, () => writer.writeFrame(this.messageHeader(length), parts, done)),
+      this.submit(cost, () => writer.writeFrame(this.messageHeader(length), parts, done), done),
     );
   }
 
@@ -231,15 +231,14 @@ export class TcpConnection extends BaseConnection<TcpOperation> implements Frame
   }
 
   /** Runs `emit` now or, behind earlier operations still waiting for credit, later: order is preserved. */
-  private submit(cost: number, emit: () => void): void {
+  private submit(cost: number, emit: () => void, reject: (error: Error) => void): void {
     this.userOperations.push({
       cost,
       start: () => {
         emit();
         return true;
       },
-      // Sends reject through unsettledSends, one-sided operations through the operation table.
-      reject: () => {},
+      reject,
     });
   }
 

@@ -16,7 +16,7 @@ export interface TcpOperation extends PendingOperation {
 /** What the initiator needs of its connection besides the table of operations waiting for the peer. */
 export interface InitiatorLink {
   /** Runs `emit` in the order of the application's operations: at once, or behind those still waiting. */
-  enqueue(emit: () => void): void;
+  enqueue(emit: () => void, reject: (error: Error) => void): void;
   /** An operation now waits for the peer (in 'spin' and 'hybrid', poll for it). */
   awaitingPeer(): void;
 }
@@ -77,7 +77,10 @@ export class OneSidedInitiator {
       const operation: TcpOperation = { kind, what: `the ${kind}`, resolve, reject };
       if (target) operation.target = target;
       const id = this.operations.add(operation);
-      this.link.enqueue(() => emit(id));
+      this.link.enqueue(
+        () => emit(id),
+        (error) => this.operations.take(id)?.reject(error),
+      );
       this.link.awaitingPeer();
     });
   }

@@ -159,7 +159,7 @@ export class FrameChannel {
   // ---- frames out ---------------------------------------------------------------------------------------------
 
   /** A message frame among the user's operations: it goes after the control frames, with credit to spare. */
-  userFrame(frame: OutgoingFrame): UserOperation {
+  userFrame(frame: OutgoingFrame, reject: (error: Error) => void): UserOperation {
     return {
       cost: frame.bytes,
       start: () => {
@@ -171,8 +171,7 @@ export class FrameChannel {
         if (!blocked) this.postFrame(frame);
         return !blocked;
       },
-      // Its send() rejects through unsettledSends, a rendezvous through its transfer.
-      reject: () => {},
+      reject,
     };
   }
 
@@ -253,6 +252,17 @@ export class FrameChannel {
   private postFrame(frame: OutgoingFrame): void {
     const slot = this.freeSlots.pop() as number;
     const at = slot * FRAME_BYTES;
+    try {
+      // The payload first: if copying it throws, no credit has been handed out yet.
+      let offset = at + HEADER_SIZE;
+      for (const part of frame.payload) {
+        this.sendBuffers.set(part, offset);
+        offset += part.length;
+      }
+    } catch (error) {
+      this.freeSlots.push(slot);
+      throw error;
+    }
     if (frame.carriesCredit) {
       frame.header.writeUInt32LE(this.owner.credit.takeOwed(), 12);
       frame.header.writeBigUInt64LE(BigInt(this.framesToReturn), 16);
@@ -260,11 +270,6 @@ export class FrameChannel {
       this.framesToReturn = 0;
     }
     this.sendBuffers.set(frame.header, at);
-    let offset = at + HEADER_SIZE;
-    for (const part of frame.payload) {
-      this.sendBuffers.set(part, offset);
-      offset += part.length;
-    }
     if (!frame.free) this.frameCredit--;
     const registration = this.sendRegistration as NativeMemoryRegion;
     (this.owner.link.work as WorkQueue).post({

@@ -74,21 +74,27 @@ export class Messages {
     const { unsettledSends } = this.owner;
     await new Promise<void>((resolve, reject) => {
       unsettledSends.add(reject);
+      const fail = (error: Error) => {
+        if (unsettledSends.delete(reject)) reject(error);
+      };
       this.owner.queueUser(
-        this.owner.channel.userFrame({
-          header: encodeHeader({ type: FrameType.Message, length }),
-          payload: parts,
-          length,
-          carriesCredit: true,
-          bytes: MessageCredit.cost(length),
-          onPosted: () => {
-            if (!unsettledSends.delete(reject)) return;
-            counters.messagesSent++;
-            counters.bytesSent += length;
-            counters.copiedBytes += length;
-            resolve();
+        this.owner.channel.userFrame(
+          {
+            header: encodeHeader({ type: FrameType.Message, length }),
+            payload: parts,
+            length,
+            carriesCredit: true,
+            bytes: MessageCredit.cost(length),
+            onPosted: () => {
+              if (!unsettledSends.delete(reject)) return;
+              counters.messagesSent++;
+              counters.bytesSent += length;
+              counters.copiedBytes += length;
+              resolve();
+            },
           },
-        }),
+          fail,
+        ),
       );
     });
   }
@@ -229,13 +235,21 @@ export class Messages {
           })),
         );
         this.owner.queueUser(
-          this.owner.channel.userFrame({
-            header: encodeHeader({ type: FrameType.Rendezvous, id, length: segments.length, offset: length }),
-            payload: [segments],
-            length: segments.length,
-            carriesCredit: true,
-            bytes: MessageCredit.cost(length),
-          }),
+          this.owner.channel.userFrame(
+            {
+              header: encodeHeader({
+                type: FrameType.Rendezvous,
+                id,
+                length: segments.length,
+                offset: length,
+              }),
+              payload: [segments],
+              length: segments.length,
+              carriesCredit: true,
+              bytes: MessageCredit.cost(length),
+            },
+            reject,
+          ),
         );
       });
       counters.messagesSent++;
