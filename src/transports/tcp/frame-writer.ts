@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import type { FrameOutput, WriteDone } from '../../core/stream/frame-output.js';
 import {
   carriesPlacedPayload,
   encodeHeaderInto,
@@ -12,14 +13,6 @@ import type { DirectSocket } from './direct-socket.js';
 const PADDING = new Uint8Array(READ_AHEAD_BYTES - HEADER_SIZE);
 /** What is left of a frame the kernel took whole. */
 const NOTHING_LEFT: readonly Uint8Array[] = Object.freeze([]);
-
-/** Called once a frame is out of this side's hands, or with why it never will be. */
-export type WriteDone = (error?: Error | null) => void;
-
-/** Where the parts of a connection put their frames: on the wire in order, behind every frame before. */
-export interface FrameOutput {
-  writeFrame(header: HeaderFields, parts: readonly Uint8Array[], done?: WriteDone): void;
-}
 
 /** What is left of `parts` once their first `written` bytes went out (views, not copies). */
 function unwritten(parts: Uint8Array[], written: number): Uint8Array[] {

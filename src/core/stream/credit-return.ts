@@ -1,7 +1,7 @@
 import { FabricError } from '../../api/errors.js';
-import type { MessageCredit } from '../../core/message-credit.js';
 import { FrameType, HEADER_SIZE } from '../../protocol/frame.js';
-import type { FrameOutput } from './frame-writer.js';
+import type { MessageCredit } from '../message-credit.js';
+import type { FrameOutput } from './frame-output.js';
 
 /**
  * When the message credit this side owes goes back to the peer, over core's MessageCredit: a message handed

@@ -1,13 +1,13 @@
 import { FabricError } from '../../api/errors.js';
 import type { Region, RegionSlice } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
-import { prepareOneSided } from '../../core/one-sided-request.js';
-import type { OperationTable, PendingOperation } from '../../core/operation-table.js';
 import { type FrameHeader, FrameType } from '../../protocol/frame.js';
-import type { FrameOutput } from './frame-writer.js';
+import { prepareOneSided } from '../one-sided-request.js';
+import type { OperationTable, PendingOperation } from '../operation-table.js';
+import type { FrameOutput } from './frame-output.js';
 
 /** One of our writes or reads, waiting for the owner's answer. */
-export interface TcpOperation extends PendingOperation {
+export interface StreamOperation extends PendingOperation {
   kind: 'write' | 'read';
   /** Where a read's response lands. */
   target?: Uint8Array;
@@ -22,13 +22,13 @@ export interface InitiatorLink {
 }
 
 /**
- * The initiator side of one-sided operations over TCP: our writes (a Write frame carrying the bytes, settled
+ * The initiator side of one-sided operations emulated with frames (TCP, and shared memory's ring): our writes (a Write frame carrying the bytes, settled
  * by the owner's WriteAck) and reads (a ReadRequest, settled by a ReadResponse whose payload lands in the
  * read's own memory), each under an id in the connection's table until its answer or Error frame.
  */
 export class OneSidedInitiator {
   constructor(
-    private readonly operations: OperationTable<TcpOperation>,
+    private readonly operations: OperationTable<StreamOperation>,
     private readonly output: FrameOutput,
     private readonly link: InitiatorLink,
   ) {}
@@ -74,7 +74,7 @@ export class OneSidedInitiator {
     emit: (id: number) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      const operation: TcpOperation = { kind, what: `the ${kind}`, resolve, reject };
+      const operation: StreamOperation = { kind, what: `the ${kind}`, resolve, reject };
       if (target) operation.target = target;
       const id = this.operations.add(operation);
       this.link.enqueue(
@@ -85,7 +85,7 @@ export class OneSidedInitiator {
     });
   }
 
-  private pending(header: FrameHeader, kind: 'write' | 'read'): TcpOperation {
+  private pending(header: FrameHeader, kind: 'write' | 'read'): StreamOperation {
     const op = this.operations.get(header.id);
     if (!op || op.kind !== kind || (op.target !== undefined && op.target.length !== header.length)) {
       throw new FabricError(

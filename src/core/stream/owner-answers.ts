@@ -5,7 +5,7 @@ import { ACCESS_READ, ACCESS_WRITE } from '../../protocol/descriptor.js';
 import { errorFrame } from '../../protocol/error-frame.js';
 import { type FrameHeader, FrameType, type HeaderFields } from '../../protocol/frame.js';
 import { DISCARD } from '../../protocol/frame-reader.js';
-import type { FrameOutput } from './frame-writer.js';
+import type { FrameOutput } from './frame-output.js';
 
 /** Answers beyond maxInFlight that may wait for a peer that does not read them (another side's limit, say). */
 const UNREAD_ANSWERS_MARGIN = 64;

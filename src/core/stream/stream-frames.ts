@@ -1,0 +1,45 @@
+import { FabricError } from '../../api/errors.js';
+import { FrameRules, FrameType, SHARED_FRAME_FIELDS } from '../../protocol/frame.js';
+
+/**
+ * The frames a byte-stream transport carries (docs/PROTOCOL.md, "Frame types"): messages with credit, and the
+ * one-sided operations emulated with frames. The RDMA-only ones never travel over a stream: a peer that sends
+ * one is refused at its header. `name` is the transport as error messages say it.
+ */
+export function streamFrameRules(name: string): FrameRules {
+  return new FrameRules(name, {
+    ...SHARED_FRAME_FIELDS,
+    [FrameType.Message]: ['aux'],
+    [FrameType.Credit]: ['aux'],
+    [FrameType.Write]: ['id', 'key', 'offset'],
+    [FrameType.WriteAck]: ['id'],
+    [FrameType.ReadRequest]: ['id', 'aux', 'key', 'offset'],
+    [FrameType.ReadResponse]: ['id'],
+  });
+}
+
+/** Frames of the handshake, and Error, which may refuse it. */
+export const HANDSHAKE_FRAMES: ReadonlySet<FrameType> = new Set(
+  Object.keys(SHARED_FRAME_FIELDS).map(Number) as FrameType[],
+);
+
+/** Frames of an open connection: every frame a stream carries but the handshake's own (Error stays). */
+export const OPEN_FRAMES: ReadonlySet<FrameType> = new Set(
+  [...streamFrameRules('').types].filter((type) => type === FrameType.Error || !HANDSHAKE_FRAMES.has(type)),
+);
+
+/** The refusal of a frame that an open stream connection does not take: one of the handshake's. */
+export function notAfterHandshake(type: FrameType): FabricError {
+  return new FabricError(
+    'EPROTO',
+    `protocol violation by the peer: frame type 0x${type.toString(16)} after the handshake`,
+  );
+}
+
+/** The refusal of a data frame from a peer that has not completed the handshake. */
+export function beforeHandshake(type: FrameType): FabricError {
+  return new FabricError(
+    'EPROTO',
+    `protocol violation by the peer: frame type 0x${type.toString(16)} before the handshake completed`,
+  );
+}
