@@ -1,9 +1,12 @@
 // The native addon's entry point: each part adds what JS can call. Built with rdma-core's headers, the verbs
-// part is there; built without them, status() only says so (see binding.gyp). TCP and CUDA are always there.
+// part is there; built without them, status() only says so (see binding.gyp). TCP, shared memory (shm) and
+// CUDA are always there, and so is what they share: DescriptorWatcher.
 #include <napi.h>
 
+#include "common/descriptor_watcher.h"
 #include "common/environment.h"
 #include "cuda/cuda_exports.h"
+#include "shm/shm_exports.h"
 #include "tcp/tcp_exports.h"
 
 #ifdef FABRIC_HAVE_RDMA
@@ -14,7 +17,7 @@ namespace {
 
 // The interface JS expects (src/native.ts, ADDON_INTERFACE): raised whenever a function's arguments or
 // results change, so that an addon built from older sources is refused rather than called wrongly.
-constexpr int kInterface = 2;
+constexpr int kInterface = 3;
 
 #ifndef FABRIC_HAVE_RDMA
 // status() where the verbs part is not built (verbs/verbs_exports.cc has the other).
@@ -33,7 +36,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (!fabric::Environment::Install(env)) return exports;
   fabric::Environment& environment = fabric::Environment::Of(env);
   exports.Set("interface", Napi::Number::New(env, kInterface));
+  exports.Set("DescriptorWatcher", fabric::DescriptorWatcher::Define(env));
   fabric::RegisterTcp(environment, env, exports);
+  fabric::RegisterShm(environment, env, exports);
   fabric::RegisterCuda(environment, env, exports);
 #ifdef FABRIC_HAVE_RDMA
   fabric::RegisterVerbs(environment, env, exports);

@@ -1,7 +1,6 @@
 #include "tcp/tcp_exports.h"
 
 #include "tcp/socket_io.h"
-#include "tcp/socket_watcher.h"
 
 namespace fabric {
 
@@ -10,7 +9,6 @@ void RegisterTcp(Environment&, Napi::Env env, Napi::Object exports) {
   exports.Set("socketWrite", Napi::Function::New(env, SocketWrite));
   exports.Set("socketRead", Napi::Function::New(env, SocketRead));
   exports.Set("socketKeepalive", Napi::Function::New(env, SocketKeepalive));
-  exports.Set("SocketWatcher", SocketWatcher::Define(env));
 }
 
 }  // namespace fabric

@@ -1,5 +1,5 @@
 // What the TCP part adds to the addon's exports: the socket fast path (socketWrite, socketRead,
-// socketKeepalive, maxWriteParts) and SocketWatcher.
+// socketKeepalive, maxWriteParts). It watches sockets with the common part's DescriptorWatcher.
 #pragma once
 
 #include <napi.h>

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 
 /** The addon's interface version this code calls (native/common/addon.cc, kInterface). */
-const ADDON_INTERFACE = 2;
+const ADDON_INTERFACE = 3;
 
 /**
  * What every build of the addon exports. Each part of it declares its own exports beside the code that calls
@@ -10,6 +10,14 @@ const ADDON_INTERFACE = 2;
 export interface NativeAddon {
   /** Raised with every change to the functions' arguments or results. */
   interface: number;
+  /**
+   * Calls `onReadable` whenever `fd` is readable or has failed, watching a duplicate of the descriptor (its owner
+   * keeps the original) and keeping the process alive until close(). Throws where it cannot duplicate it.
+   */
+  DescriptorWatcher: new (
+    fd: number,
+    onReadable: () => void,
+  ) => { close(): void };
 }
 
 const ROOT = join(__dirname, '..', '..', '..');

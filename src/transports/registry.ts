@@ -1,9 +1,10 @@
+import { shmTransport } from './shm/transport.js';
 import { tcpTransport } from './tcp/transport.js';
 import type { Transport } from './transport.js';
 import { verbsTransport } from './verbs/transport.js';
 
 /** Every transport of the library, in the order `transports()` lists them; 'auto' goes by their priority. */
-export const TRANSPORTS = [tcpTransport, verbsTransport] as const;
+export const TRANSPORTS = [tcpTransport, verbsTransport, shmTransport] as const;
 
 type Registered = (typeof TRANSPORTS)[number];
 type Intersection<U> = (U extends unknown ? (part: U) => void : never) extends (part: infer I) => void

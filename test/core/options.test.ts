@@ -15,6 +15,8 @@ const VARIABLES = [
   'FABRIC_MAX_BUFFERED',
   'FABRIC_KEEPALIVE_MS',
   'FABRIC_MAX_CONNECTIONS',
+  'FABRIC_SHM_DIR',
+  'FABRIC_SHM_RING',
 ];
 
 function withEnv<T>(env: Record<string, string>, fn: () => T): T {
@@ -51,6 +53,8 @@ describe('options and environment variables', () => {
       ibPort: undefined,
       pollMode: 'event',
       spinMicros: 50,
+      shmDir: undefined,
+      shmRingBytes: 1 << 20,
       maxMessageSize: 16 << 20,
       token: undefined,
       handshakeTimeout: 10000,
@@ -75,6 +79,8 @@ describe('options and environment variables', () => {
       FABRIC_MAX_BUFFERED: '128M',
       FABRIC_KEEPALIVE_MS: '5000',
       FABRIC_MAX_CONNECTIONS: '10',
+      FABRIC_SHM_DIR: '/run/fabric',
+      FABRIC_SHM_RING: '256K',
     };
     const fromEnv = withEnv(env, () => resolveOptions({}));
     assert.deepEqual(fromEnv, {
@@ -94,6 +100,8 @@ describe('options and environment variables', () => {
       receiveWindow: 128 << 20,
       keepalive: 5000,
       maxConnections: 10,
+      shmDir: '/run/fabric',
+      shmRingBytes: 256 << 10,
     });
     const explicit = withEnv(env, () =>
       resolveOptions({
@@ -109,6 +117,8 @@ describe('options and environment variables', () => {
         maxBufferedBytes: 2000,
         keepalive: 0,
         maxConnections: 1,
+        shmDir: '/tmp/x',
+        shmRingBytes: 64 << 10,
       }),
     );
     assert.deepEqual(explicit, {
@@ -125,6 +135,8 @@ describe('options and environment variables', () => {
       receiveWindow: 2000,
       keepalive: 0,
       maxConnections: 1,
+      shmDir: '/tmp/x',
+      shmRingBytes: 64 << 10,
     });
   });
 
@@ -156,6 +168,9 @@ describe('options and environment variables', () => {
     ['FABRIC_MAX_BUFFERED', 'lots', /size in bytes/],
     ['FABRIC_KEEPALIVE_MS', '500', /0 \(off\) or milliseconds from 1000/],
     ['FABRIC_MAX_CONNECTIONS', '-3', /integer from 1/],
+    ['FABRIC_SHM_DIR', 'relative/dir', /absolute directory/],
+    ['FABRIC_SHM_RING', '96K', /power of two/],
+    ['FABRIC_SHM_RING', '4K', /size in bytes from 65536/],
   ] as const) {
     it(`reject ${name}=${JSON.stringify(value)} with EINVAL naming the variable and what is allowed`, () => {
       invalid(

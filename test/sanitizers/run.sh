@@ -43,6 +43,7 @@ for mode in event spin hybrid; do
 done
 echo "== sanitized: worker_threads over ${FABRIC_TRANSPORT:-every usable transport}"
 mocha out/test/workers.test.js || status=1
+echo "== sanitized: the shared-memory part of the addon"; mocha out/test/transports/shm/native.test.js || status=1
 if [[ ${FABRIC_TRANSPORT:-tcp} == tcp ]]; then
   echo "== sanitized: hostile peers and the fuzzers"
   mocha out/test/transports/tcp/hostile-peers.test.js out/test/protocol/fuzz-decoders.test.js || status=1

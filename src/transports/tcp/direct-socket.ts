@@ -54,7 +54,7 @@ export class DirectSocket {
     const fd = this.descriptor();
     if (this.addon === undefined || fd < 0) return false;
     try {
-      this.watcher = new this.addon.SocketWatcher(fd, onReadable);
+      this.watcher = new this.addon.DescriptorWatcher(fd, onReadable);
     } catch {
       // No descriptor left to duplicate (EMFILE): node:net keeps reading, as in 'event' mode.
       return false;

@@ -1,7 +1,7 @@
-import { nativePart } from '../../core/native-addon.js';
+import { type NativeAddon, nativePart } from '../../core/native-addon.js';
 
-/** The addon's socket fast path (native/tcp/). */
-export interface TcpNative {
+/** The addon's socket fast path (native/tcp/), and the common part's DescriptorWatcher it watches sockets with. */
+export interface TcpNative extends Pick<NativeAddon, 'DescriptorWatcher'> {
   /** The most parts one socketWrite() takes. */
   maxWriteParts: number;
   /** Gathered write of at most maxWriteParts parts to a socket: bytes the kernel took (maybe fewer), or -errno. */
@@ -10,11 +10,6 @@ export interface TcpNative {
   socketRead(fd: number, target: Uint8Array, spinMicros: number): number;
   /** Fails the socket with ETIMEDOUT once the peer acknowledged nothing for `millis`: 0 or -errno. */
   socketKeepalive(fd: number, millis: number): number;
-  /** Calls `onReadable` whenever the socket `fd` has bytes (it watches a duplicate of the descriptor). */
-  SocketWatcher: new (
-    fd: number,
-    onReadable: () => void,
-  ) => { close(): void };
 }
 
 /** The socket fast path, or undefined where the addon is not there (node:net then does everything). */
