@@ -9,7 +9,7 @@ describe('the fabric-transport command', () => {
     const report = JSON.parse(stdout);
     assert.deepEqual(
       report.transports.map((info: { kind: string }) => info.kind),
-      ['tcp', 'roce', 'ib'],
+      ['tcp', 'roce', 'ib', 'shm'],
     );
     for (const info of report.transports)
       assert.ok(info.available || info.reason.length > 10, JSON.stringify(info));
@@ -22,8 +22,14 @@ describe('the fabric-transport command', () => {
     const { status, stdout } = fabricTransport('info', '--peer', '127.0.0.1', '--json');
     assert.equal(status, 0);
     const { peer } = JSON.parse(stdout);
-    assert.equal(peer.transport, 'tcp');
+    const shm = JSON.parse(stdout).transports.some(
+      (info: { kind: string; available: boolean }) => info.kind === 'shm' && info.available,
+    );
+    assert.equal(peer.transport, shm ? 'shm' : 'tcp');
     assert.ok(peer.reason.length > 10);
+    // Another host (TEST-NET-1: nothing is sent there): not shared memory, and why.
+    const remote = JSON.parse(fabricTransport('info', '--peer', '192.0.2.1', '--json').stdout).peer;
+    assert.equal(remote.transport, 'tcp');
   });
 
   it('answers help with usage, and bad usage with exit code 2 and a plain message', () => {
