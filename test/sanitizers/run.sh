@@ -4,8 +4,8 @@
 # SANITIZED_ADDON names one already built). Node itself is not instrumented: the ASan runtime is preloaded.
 # Any report fails the run, in this process or in any process the tests start (killed peers included).
 #
-#   bash test/sanitizers/run.sh        on the host: conformance over every usable transport in every poll
-#                                      mode, workers over TCP, hostile peers, the fuzzers and a 60 s chaos run
+#   bash test/sanitizers/run.sh        on the host: conformance and workers over every usable transport (TCP,
+#                                      shm) in every poll mode, hostile peers, the fuzzers and a 60 s chaos run
 #   FABRIC_TRANSPORT=roce bash test/sanitizers/run.sh    (in the Soft-RoCE guest) conformance in every poll
 #                                      mode and workers over verbs (FABRIC_TRANSPORT narrows the conformance
 #                                      suite to that transport)
@@ -46,7 +46,8 @@ mocha out/test/workers.test.js || status=1
 echo "== sanitized: the shared-memory part of the addon"; mocha out/test/transports/shm/native.test.js || status=1
 if [[ ${FABRIC_TRANSPORT:-tcp} == tcp ]]; then
   echo "== sanitized: hostile peers and the fuzzers"
-  mocha out/test/transports/tcp/hostile-peers.test.js out/test/protocol/fuzz-decoders.test.js || status=1
+  mocha out/test/transports/tcp/hostile-peers.test.js out/test/transports/shm/hostile-peers.test.js \
+    out/test/protocol/fuzz-decoders.test.js || status=1
   echo "== sanitized: a chaos run"
   node out/test/chaos/driver.js "${SANITIZED_CHAOS_SECONDS:-60}" || status=1
 fi
