@@ -48,6 +48,11 @@ export function readLayout(memory: ArrayBuffer): number {
     throw refuse(`a ring capacity of ${capacity} bytes`);
   if (memory.byteLength !== layoutBytes(capacity))
     throw refuse(`${memory.byteLength} bytes, not ${layoutBytes(capacity)} for rings of ${capacity}`);
+  const page = new Uint8Array(memory, 0, HEADER_PAGE);
+  const isControlWord = (at: number) => at >= 256 && at < 768 && at % 64 < 4;
+  for (let at = 12; at < HEADER_PAGE; at++) {
+    if (page[at] !== 0 && !isControlWord(at)) throw refuse(`a non-zero reserved byte at ${at}`);
+  }
   return capacity;
 }
 

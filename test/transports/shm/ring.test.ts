@@ -109,6 +109,9 @@ describe('shm ring', () => {
       ['capacity not a power of two', (view) => view.setUint32(8, CAPACITY + 4096, true)],
       ['capacity too small', (view) => view.setUint32(8, 4096, true)],
       ['capacity against the size', (view) => view.setUint32(8, CAPACITY * 2, true)],
+      ['reserved bytes', (view) => view.setUint8(100, 1)],
+      ['a byte between control words', (view) => view.setUint8(256 + 8, 1)],
+      ['a byte past the control blocks', (view) => view.setUint8(4000, 1)],
     ];
     for (const [what, spoil] of cases) {
       const memory = good.slice(0);
