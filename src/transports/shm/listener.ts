@@ -56,13 +56,14 @@ export class ShmAcceptor implements Acceptor {
   static async listen(
     listener: FabricListener,
     host: string,
+    address: string,
     port: number,
     options: ResolvedOptions,
     native: ShmNative,
     offeredBeside: boolean,
   ): Promise<{ acceptor: ShmAcceptor; port: number }> {
     const bound = port === 0 ? await freePort(host) : port;
-    const name = socketName(bound, options);
+    const name = socketName(address, bound, options);
     // Paused: nothing is read from the socket, whose first byte carries descriptors the other way.
     const server = net.createServer({ pauseOnConnect: true });
     try {

@@ -6,38 +6,48 @@ import type { Peer } from '../transport.js';
 import { ShmConnection } from './connection.js';
 import type { ShmNative } from './native.js';
 import { HEADER_PAGE, layoutBytes, MAX_CAPACITY, readLayout } from './ring-layout.js';
-import { displayName, socketName } from './socket-name.js';
+import { displayName, listenerAddresses, socketName } from './socket-name.js';
 
 const EAGAIN = -constants.errno.EAGAIN;
 
 /** The descriptors the listener hands over: the memfd of both rings, the client's doorbell, the server's. */
 type Handed = [memfd: number, clientBell: number, serverBell: number];
 
-/** Connects to the Unix socket beside `peer`'s port; ECONNREFUSED where nothing offers it (auto falls back). */
-async function reach(peer: Peer, options: ResolvedOptions): Promise<net.Socket> {
-  const name = socketName(peer.port, options);
+/** Connects to the Unix socket named `name`, or rejects with node:net's error. */
+async function reachName(name: string): Promise<net.Socket> {
   const socket = net.connect({ path: name });
   // Before it connects: node:net then never reads, and the first byte, with its descriptors, stays ours.
   socket.pause();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-      throw new FabricError(
-        'ECONNREFUSED',
-        `no listener on this host offers shared memory for ${peer.host}:${peer.port} (no socket ${displayName(name)} ` +
-          'in this network namespace): is the server on another host or in another network namespace, or does it ' +
-          'listen with another transport or FABRIC_SHM_DIR?',
-        { cause: error },
-      );
-    }
-    throw fromSocketError(error as Error, displayName(name));
-  }
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   return socket;
+}
+
+/**
+ * Connects to the Unix socket of the listener that takes `peer`'s connections (on its address, or on a
+ * wildcard); ECONNREFUSED where none offers it ('auto' then falls back).
+ */
+async function reach(peer: Peer, options: ResolvedOptions): Promise<net.Socket> {
+  const names = listenerAddresses(await peer.address()).map((address) =>
+    socketName(address, peer.port, options),
+  );
+  for (const name of names) {
+    try {
+      return await reachName(name);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ECONNREFUSED')
+        throw fromSocketError(error as Error, displayName(name));
+    }
+  }
+  throw new FabricError(
+    'ECONNREFUSED',
+    `no listener on this host offers shared memory for ${peer.host}:${peer.port} (no socket ` +
+      `${names.map(displayName).join(', ')} in this network namespace): is the server on another host or in ` +
+      'another network namespace, or does it listen with another transport or FABRIC_SHM_DIR?',
+  );
 }
 
 /** Waits for the listener's descriptors on `socket` (its first byte), for at most `millis`. */

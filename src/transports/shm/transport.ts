@@ -1,11 +1,12 @@
 import { FabricError } from '../../api/errors.js';
 import type { TransportInfo } from '../../api/transport-info.js';
+import { numericAddress } from '../../util/address.js';
 import type { Transport } from '../transport.js';
 import { ShmAcceptor } from './listener.js';
 import { type ShmNative, shmNative } from './native.js';
 import { type ResolvedShmOptions, type ShmOptions, shmOptions } from './options.js';
 import { connectShm } from './rendezvous.js';
-import { displayName, isThisHost, socketName } from './socket-name.js';
+import { isThisHost } from './socket-name.js';
 
 const SAME_HOST_ONLY = 'shared memory reaches only processes on this host';
 
@@ -52,19 +53,29 @@ export const shmTransport: Transport<'shm', ShmOptions, ResolvedShmOptions> = {
       : `${peer.host} (${address}) is not an address of this host: ${SAME_HOST_ONLY}`;
   },
   listen: async (listener, local, port, options, kind) =>
-    ShmAcceptor.listen(listener, local.host, port, options, required(), kind === undefined),
+    ShmAcceptor.listen(
+      listener,
+      local.host,
+      await local.address(),
+      port,
+      options,
+      required(),
+      kind === undefined,
+    ),
   connect: (peer, options) => connectShm(peer, options, required()),
   // Only where no listener offers shared memory there: any later failure is the connection's own.
   mayFallBack: (error) => error instanceof FabricError && error.code === 'ECONNREFUSED',
   describe,
   localTarget: (_info, host) => ({ transport: 'shm', host: host ?? '127.0.0.1', peers: 'shm' }),
   probe: async (host, options) => {
-    const { lookup } = await import('node:dns/promises');
-    const address = (await lookup(host).catch(() => ({ address: host }))).address;
+    const address = await numericAddress(host, 0).catch(() => host);
     if (!isThisHost(address)) return `${host} is not an address of this host: ${SAME_HOST_ONLY}`;
+    const where = options.shmDir === undefined ? 'the abstract namespace' : options.shmDir;
     return {
       transport: 'shm',
-      reason: `${host} is this host: shared memory, where its listener offers it (${displayName(socketName(0, options)).replace('-0', '-<port>')})`,
+      reason:
+        `${host} is this host: shared memory, where its listener offers it (the Unix socket ` +
+        `fabric-transport-${address}-<port>, or on a wildcard address, in ${where})`,
     };
   },
 };

@@ -110,7 +110,7 @@ const available = usableTransports().includes('shm');
 
   it('refuses memory handed over that is not a sealed memfd of the announced layout, with EPROTO', async () => {
     const port = listener.port + 1;
-    const name = `\0fabric-transport-${port}`;
+    const name = `\0fabric-transport-127.0.0.1-${port}`;
     const path = `/dev/shm/fabric-test-${process.pid}`;
     const file = openSync(path, 'w+');
     unlinkSync(path);
