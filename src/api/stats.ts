@@ -10,6 +10,11 @@ export interface Stats {
   copiedBytes: number;
   /** Payload bytes received straight into their final memory: a region, or a read's local slice. */
   placedBytes: number;
+  /**
+   * Payload bytes the kernel copied straight between this process and a peer on the same host for it
+   * (shm's single-copy path, process_vm_readv / process_vm_writev), counted by the side that asked.
+   */
+  kernelCopiedBytes: number;
   /** Regions registered with an RDMA device (ibv_reg_mr), on their first use there. */
   deviceRegistrations: number;
   /** Regions that reused the device registration of the same memory registered before, instead. */
@@ -25,6 +30,7 @@ export const counters: Stats = {
   reads: 0,
   copiedBytes: 0,
   placedBytes: 0,
+  kernelCopiedBytes: 0,
   deviceRegistrations: 0,
   registrationCacheHits: 0,
 };

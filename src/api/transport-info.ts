@@ -9,4 +9,10 @@ export interface TransportInfo {
   reason?: string;
   /** RDMA devices with a port of this transport's link layer (the verbs transports). */
   devices?: RdmaDevice[];
+  /**
+   * How one-sided payloads move, where the transport has a choice. shm: `cma`, copied once by the kernel
+   * straight between the two processes where it lets them reach each other (else through the ring), or
+   * `ring`, copied into and out of the ring (FABRIC_SHM_COPY=ring).
+   */
+  path?: string;
 }

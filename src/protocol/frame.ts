@@ -33,6 +33,12 @@ export enum FrameType {
   KeyRevoke = 0x26,
   /** RDMA only: the grant of `key` is forgotten, and the operations that used it were issued before this frame. */
   KeyRevokeAck = 0x27,
+  /** Shared memory only: the owner copies the write's bytes from the initiator's memory (reference in payload). */
+  WriteFrom = 0x28,
+  /** Shared memory only: the owner copies the read's bytes into the initiator's memory (address in payload). */
+  ReadInto = 0x29,
+  /** Shared memory only: the owner has copied read `id` into the initiator's memory. */
+  ReadDone = 0x2a,
   Error = 0x30,
 }
 
@@ -58,6 +64,11 @@ export interface FrameHeader {
    */
   offset: number;
 }
+
+/** WriteFrom's payload: the address of the bytes in the initiator's memory and their length, u64 each. */
+export const MEMORY_REFERENCE_SIZE = 16;
+/** ReadInto's payload: the address in the initiator's memory where the bytes go, u64. */
+export const MEMORY_ADDRESS_SIZE = 8;
 
 /** What a header offset at or above 2^53 decodes as (exact in a double, and beyond every region and message). */
 export const OFFSET_LIMIT = 2 ** 53;
@@ -142,7 +153,12 @@ function lengthAllowed(type: FrameType, length: number): boolean {
     case FrameType.KeyRequest:
     case FrameType.KeyRevoke:
     case FrameType.KeyRevokeAck:
+    case FrameType.ReadDone:
       return length === 0;
+    case FrameType.WriteFrom:
+      return length === MEMORY_REFERENCE_SIZE;
+    case FrameType.ReadInto:
+      return length === MEMORY_ADDRESS_SIZE;
     case FrameType.KeyGrant:
       return length === DESCRIPTOR_SIZE;
     case FrameType.Rendezvous:

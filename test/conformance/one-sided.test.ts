@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { RegionSlice, register, stats } from '../../src/index.js';
+import { RegionSlice, register, stats, transports } from '../../src/index.js';
 import {
   ACCESS_READ,
   ACCESS_WRITE,
@@ -58,7 +58,7 @@ forEachTransport('one-sided operations', ({ kind, pair, listen, dial }) => {
     }
   });
 
-  it('move 64 MiB each way intact with zero bytes copied in user space', async function () {
+  it('move 64 MiB each way intact with zero bytes copied in user space (but for a ring, which says so)', async function () {
     this.timeout(atLeast(this.timeout(), 60000));
     const size = 64 << 20;
     const p = await pair();
@@ -71,7 +71,9 @@ forEachTransport('one-sided operations', ({ kind, pair, listen, dial }) => {
     await p.client.read(local, remote.descriptor);
     assert.ok(Buffer.compare(remote.bytes, local.bytes) === 0, 'read data intact');
     const after = stats();
-    assert.equal(after.copiedBytes - before.copiedBytes, 0);
+    // A transport that says its payloads go through a ring copies them there, once each way.
+    const ring = transports().find((info) => info.kind === kind)?.path === 'ring';
+    assert.equal(after.copiedBytes - before.copiedBytes, ring ? 2 * size : 0);
     // Both payloads (the write at the owner, the read's answer at the initiator) landed in place.
     assert.ok(
       after.placedBytes - before.placedBytes >= 2 * size,

@@ -1,16 +1,19 @@
 import { FabricError } from '../../api/errors.js';
 import type { Region, RegionSlice } from '../../api/region.js';
 import { counters } from '../../api/stats.js';
-import { type FrameHeader, FrameType } from '../../protocol/frame.js';
+import { type FrameHeader, FrameType, frameTypeName } from '../../protocol/frame.js';
 import { prepareOneSided } from '../one-sided-request.js';
 import type { OperationTable, PendingOperation } from '../operation-table.js';
 import type { FrameOutput } from './frame-output.js';
+import { encodeAddress, encodeReference, type PeerMemory } from './peer-memory.js';
 
 /** One of our writes or reads, waiting for the owner's answer. */
 export interface StreamOperation extends PendingOperation {
   kind: 'write' | 'read';
   /** Where a read's response lands. */
   target?: Uint8Array;
+  /** It went by reference: the owner copies straight from or into our memory, and answers without the bytes. */
+  byReference?: boolean;
 }
 
 /** What the initiator needs of its connection besides the table of operations waiting for the peer. */
@@ -31,29 +34,40 @@ export class OneSidedInitiator {
     private readonly operations: OperationTable<StreamOperation>,
     private readonly output: FrameOutput,
     private readonly link: InitiatorLink,
+    private readonly peerMemory?: PeerMemory,
   ) {}
 
   write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
     const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
     const bytes = slice.bytes;
-    return this.start('write', undefined, (id) => {
+    const memory = this.peerMemory?.byReference(bytes.length) ? this.peerMemory : undefined;
+    return this.start('write', undefined, memory !== undefined, (id) => {
       counters.writes++;
       counters.bytesSent += bytes.length;
-      this.output.writeFrame(
-        { type: FrameType.Write, length: bytes.length, id, key: remote.key, offset: remoteOffset },
-        [bytes],
-      );
+      const header = { id, key: remote.key, offset: remoteOffset };
+      if (memory) {
+        const reference = encodeReference(memory.address(bytes), bytes.length);
+        this.output.writeFrame({ type: FrameType.WriteFrom, length: reference.length, ...header }, [
+          reference,
+        ]);
+      } else {
+        this.output.writeFrame({ type: FrameType.Write, length: bytes.length, ...header }, [bytes]);
+      }
     });
   }
 
   read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
     const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
-    return this.start('read', slice.bytes, (id) => {
+    const memory = this.peerMemory?.byReference(slice.length) ? this.peerMemory : undefined;
+    return this.start('read', memory ? undefined : slice.bytes, memory !== undefined, (id) => {
       counters.reads++;
-      this.output.writeFrame(
-        { type: FrameType.ReadRequest, id, aux: slice.length, key: remote.key, offset: remoteOffset },
-        [],
-      );
+      const header = { id, aux: slice.length, key: remote.key, offset: remoteOffset };
+      if (memory) {
+        const address = encodeAddress(memory.address(slice.bytes));
+        this.output.writeFrame({ type: FrameType.ReadInto, length: address.length, ...header }, [address]);
+      } else {
+        this.output.writeFrame({ type: FrameType.ReadRequest, ...header }, []);
+      }
     });
   }
 
@@ -64,18 +78,27 @@ export class OneSidedInitiator {
 
   /** The owner's answer to operation `header.id` (a `kind`) arrived whole: it resolves. */
   settle(header: FrameHeader, kind: 'write' | 'read'): void {
-    this.pending(header, kind);
+    const operation = this.pending(header, kind);
+    // A read answers with its bytes (ReadResponse) or, by reference, without them (ReadDone).
+    if (kind === 'read' && (header.type === FrameType.ReadDone) !== (operation.byReference === true)) {
+      throw new FabricError(
+        'EPROTO',
+        `protocol violation by the peer: a ${frameTypeName(header.type)} for read ${header.id}`,
+      );
+    }
     this.operations.take(header.id)?.resolve();
   }
 
   private start(
     kind: 'write' | 'read',
     target: Uint8Array | undefined,
+    byReference: boolean,
     emit: (id: number) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       const operation: StreamOperation = { kind, what: `the ${kind}`, resolve, reject };
       if (target) operation.target = target;
+      if (byReference) operation.byReference = true;
       const id = this.operations.add(operation);
       this.link.enqueue(
         () => emit(id),

@@ -6,6 +6,7 @@ import { errorFrame } from '../../protocol/error-frame.js';
 import { type FrameHeader, FrameType, type HeaderFields } from '../../protocol/frame.js';
 import { DISCARD } from '../../protocol/frame-reader.js';
 import type { FrameOutput } from './frame-output.js';
+import { decodeAddress, decodeReference, type PeerMemory } from './peer-memory.js';
 
 /** Answers beyond maxInFlight that may wait for a peer that does not read them (another side's limit, say). */
 const UNREAD_ANSWERS_MARGIN = 64;
@@ -41,6 +42,7 @@ export class OwnerAnswers {
   constructor(
     private readonly output: FrameOutput,
     private readonly link: OwnerLink,
+    private readonly peerMemory?: PeerMemory,
   ) {}
 
   /** Where the payload of the peer's Write lands: the granted region's memory, or DISCARD when refused. */
@@ -71,6 +73,53 @@ export class OwnerAnswers {
       counters.bytesSent += verdict.length;
       this.answer({ type: FrameType.ReadResponse, id: header.id, length: verdict.length }, [verdict]);
     }
+  }
+
+  /** The peer's write by reference: after the same checks, its bytes are copied straight into the region. */
+  onWriteFrom(header: FrameHeader, payload: Uint8Array): void {
+    checkOperationId(header);
+    const { address, length } = decodeReference(payload);
+    const verdict = this.memory(header.key, header.offset, length, ACCESS_WRITE);
+    const copied =
+      verdict instanceof FabricError
+        ? verdict
+        : this.copied(verdict, (memory) => memory.copyFrom(address, verdict));
+    if (copied instanceof FabricError) {
+      this.refuse(header.id, copied);
+    } else {
+      counters.bytesReceived += length;
+      this.answer({ type: FrameType.WriteAck, id: header.id }, []);
+    }
+  }
+
+  /** The peer's read by reference: after the same checks, the region's bytes are copied straight into its memory. */
+  onReadInto(header: FrameHeader, payload: Uint8Array): void {
+    checkOperationId(header);
+    const address = decodeAddress(payload);
+    const verdict = this.memory(header.key, header.offset, header.aux, ACCESS_READ);
+    const copied =
+      verdict instanceof FabricError
+        ? verdict
+        : this.copied(verdict, (memory) => memory.copyTo(address, verdict));
+    if (copied instanceof FabricError) {
+      this.refuse(header.id, copied);
+    } else {
+      counters.bytesSent += header.aux;
+      this.answer({ type: FrameType.ReadDone, id: header.id }, []);
+    }
+  }
+
+  /** Runs the copy of `bytes` with the peer's memory: undefined once done, or why it could not be. */
+  private copied(bytes: Uint8Array, copy: (memory: PeerMemory) => boolean): FabricError | undefined {
+    if (this.peerMemory === undefined || !copy(this.peerMemory)) {
+      return new FabricError(
+        'EACCES',
+        `cannot copy ${bytes.length} bytes straight between ${this.link.peerName} and this process (the kernel refused)`,
+      );
+    }
+    counters.kernelCopiedBytes += bytes.length;
+    counters.placedBytes += bytes.length;
+    return undefined;
   }
 
   /** Owner-side checks of a peer's one-sided operation: the region's memory, or why not. */

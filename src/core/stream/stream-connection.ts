@@ -12,6 +12,7 @@ import { CreditReturn } from './credit-return.js';
 import type { FrameOutput, WriteDone } from './frame-output.js';
 import { OneSidedInitiator, type StreamOperation } from './one-sided-initiator.js';
 import { OwnerAnswers } from './owner-answers.js';
+import type { PeerMemory } from './peer-memory.js';
 import { beforeHandshake, HANDSHAKE_FRAMES, notAfterHandshake, OPEN_FRAMES } from './stream-frames.js';
 
 /**
@@ -25,7 +26,13 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
   private readonly initiator: OneSidedInitiator;
   private readonly owner: OwnerAnswers;
 
-  protected constructor(role: Role, options: ResolvedOptions, peerName: string, capabilities: number) {
+  protected constructor(
+    role: Role,
+    options: ResolvedOptions,
+    peerName: string,
+    capabilities: number,
+    peerMemory?: PeerMemory,
+  ) {
     super(role, options, peerName, options.receiveWindow, capabilities);
     // The transport's output exists only once its constructor ran: the parts reach it through this.
     const output: FrameOutput = {
@@ -39,16 +46,25 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
       output,
       () => this.state === 'open',
     );
-    this.initiator = new OneSidedInitiator(this.operations, output, {
-      enqueue: (emit, reject) => this.submit(0, emit, reject),
-      awaitingPeer: () => this.awaitingPeer(),
-    });
-    this.owner = new OwnerAnswers(output, {
-      grantee: this,
-      peerName,
-      maxInFlight,
-      drop: (reason) => this.abort(reason, false),
-    });
+    this.initiator = new OneSidedInitiator(
+      this.operations,
+      output,
+      {
+        enqueue: (emit, reject) => this.submit(0, emit, reject),
+        awaitingPeer: () => this.awaitingPeer(),
+      },
+      peerMemory,
+    );
+    this.owner = new OwnerAnswers(
+      output,
+      {
+        grantee: this,
+        peerName,
+        maxInFlight,
+        drop: (reason) => this.abort(reason, false),
+      },
+      peerMemory,
+    );
   }
 
   /** Where frames go out, in order. */
@@ -123,6 +139,15 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
         return;
       case FrameType.WriteAck:
         this.initiator.settle(header, 'write');
+        return;
+      case FrameType.WriteFrom:
+        this.owner.onWriteFrom(header, payload);
+        return;
+      case FrameType.ReadInto:
+        this.owner.onReadInto(header, payload);
+        return;
+      case FrameType.ReadDone:
+        this.initiator.settle(header, 'read');
         return;
       case FrameType.Error:
         this.onErrorFrame(header, payload);

@@ -3,10 +3,11 @@ import { FrameRules, FrameType, SHARED_FRAME_FIELDS } from '../../protocol/frame
 
 /**
  * The frames a byte-stream transport carries (docs/PROTOCOL.md, "Frame types"): messages with credit, and the
- * one-sided operations emulated with frames. The RDMA-only ones never travel over a stream: a peer that sends
- * one is refused at its header. `name` is the transport as error messages say it.
+ * one-sided operations emulated with frames; with `byReference`, also those whose bytes the owner copies
+ * straight from or into the initiator's memory (PeerMemory). The RDMA-only ones never travel over a stream: a
+ * peer that sends one is refused at its header. `name` is the transport as error messages say it.
  */
-export function streamFrameRules(name: string): FrameRules {
+export function streamFrameRules(name: string, byReference = false): FrameRules {
   return new FrameRules(name, {
     ...SHARED_FRAME_FIELDS,
     [FrameType.Message]: ['aux'],
@@ -15,6 +16,13 @@ export function streamFrameRules(name: string): FrameRules {
     [FrameType.WriteAck]: ['id'],
     [FrameType.ReadRequest]: ['id', 'aux', 'key', 'offset'],
     [FrameType.ReadResponse]: ['id'],
+    ...(byReference
+      ? {
+          [FrameType.WriteFrom]: ['id', 'key', 'offset'],
+          [FrameType.ReadInto]: ['id', 'aux', 'key', 'offset'],
+          [FrameType.ReadDone]: ['id'],
+        }
+      : {}),
   });
 }
 
@@ -25,7 +33,9 @@ export const HANDSHAKE_FRAMES: ReadonlySet<FrameType> = new Set(
 
 /** Frames of an open connection: every frame a stream carries but the handshake's own (Error stays). */
 export const OPEN_FRAMES: ReadonlySet<FrameType> = new Set(
-  [...streamFrameRules('').types].filter((type) => type === FrameType.Error || !HANDSHAKE_FRAMES.has(type)),
+  [...streamFrameRules('', true).types].filter(
+    (type) => type === FrameType.Error || !HANDSHAKE_FRAMES.has(type),
+  ),
 );
 
 /** The refusal of a frame that an open stream connection does not take: one of the handshake's. */

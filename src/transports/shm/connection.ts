@@ -6,6 +6,7 @@ import { StreamConnection } from '../../core/stream/stream-connection.js';
 import type { Role } from '../../protocol/handshake-session.js';
 import { Doorbells } from './doorbells.js';
 import type { ShmNative } from './native.js';
+import type { ProcessMemory } from './process-memory.js';
 import { RingConsumer, RingProducer } from './ring.js';
 import { RingReader } from './ring-reader.js';
 import { RingWriter } from './ring-writer.js';
@@ -49,8 +50,9 @@ export class ShmConnection extends StreamConnection {
     private readonly socket: net.Socket,
     private readonly rings: SharedRings,
     private readonly native: ShmNative,
+    private readonly processMemory: ProcessMemory,
   ) {
-    super(role, options, peerName, 0);
+    super(role, options, peerName, 0, processMemory);
     const outgoing = role === 'server' ? 0 : 1;
     this.incoming = new RingConsumer(rings.memory, rings.capacity, outgoing === 0 ? 1 : 0);
     this.bells = new Doorbells(native, rings.ownBell, rings.peerBell, () => this.service());
@@ -80,6 +82,10 @@ export class ShmConnection extends StreamConnection {
     if (this.state !== 'closed')
       this.abort(new FabricError('ECLOSED', 'the connection was closed by this side'), false);
     return this.closedSocket;
+  }
+
+  protected override opened(): void {
+    this.processMemory.check();
   }
 
   protected get output(): FrameOutput {

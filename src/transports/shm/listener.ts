@@ -5,6 +5,7 @@ import type { Acceptor, FabricListener } from '../../core/fabric-listener.js';
 import type { ResolvedOptions } from '../../core/options.js';
 import { ShmConnection } from './connection.js';
 import type { ShmNative } from './native.js';
+import { ProcessMemory } from './process-memory.js';
 import { layoutBytes, writeLayout } from './ring-layout.js';
 import { displayName, socketName } from './socket-name.js';
 
@@ -126,6 +127,7 @@ export class ShmAcceptor implements Acceptor {
       made.push(memfd);
       memory = native.shmMap(memfd, layoutBytes(capacity));
       writeLayout(memory, capacity);
+      new ProcessMemory(native, memory, 'server', 0, false).announce();
       const clientBell = native.eventfdCreate();
       made.push(clientBell);
       const serverBell = native.eventfdCreate();
@@ -134,7 +136,9 @@ export class ShmAcceptor implements Acceptor {
       if (sent < 0) throw new Error(`cannot pass the descriptors (errno ${-sent})`);
       native.closeDescriptor(made.shift() as number);
       const rings = { memory, capacity, ownBell: serverBell, peerBell: clientBell };
-      listener.admit(new ShmConnection('server', options, peerName, socket, rings, native));
+      const pid = typeof credentials === 'number' ? 0 : credentials.pid;
+      const peerMemory = new ProcessMemory(native, memory, 'server', pid, options.shmCopy === 'auto');
+      listener.admit(new ShmConnection('server', options, peerName, socket, rings, native, peerMemory));
     } catch (error) {
       for (const descriptor of made) native.closeDescriptor(descriptor);
       if (memory) native.shmUnmap(memory);

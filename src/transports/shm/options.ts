@@ -3,6 +3,7 @@ import {
   invalid,
   type OptionsFragment,
   type Parse,
+  parseChoice,
   parseSize,
   readSetting,
 } from '../../core/option-settings.js';
@@ -16,12 +17,19 @@ export interface ShmOptions {
    * namespace (seen by every process in the same network namespace).
    */
   shmDir?: string;
+  /**
+   * `FABRIC_SHM_COPY`: how one-sided operations of 64 KiB and more move. `auto`: copied once, by the kernel,
+   * straight between the two processes (process_vm_readv / process_vm_writev) where it lets this side reach the
+   * peer, else through the ring; `ring`: always through the ring (either side saying so is enough).
+   */
+  shmCopy?: 'auto' | 'ring';
   /** `FABRIC_SHM_RING`: the bytes of each direction's ring, a power of two (default 1 MiB: 2 MiB of shared memory per connection; the server's counts). */
   shmRingBytes?: number;
 }
 
 export interface ResolvedShmOptions {
   shmDir: string | undefined;
+  shmCopy: 'auto' | 'ring';
   shmRingBytes: number;
 }
 
@@ -38,6 +46,7 @@ const parseRing: Parse<number> = (value, origin, fromEnv) => {
 
 const SETTINGS = {
   shmDir: { env: 'FABRIC_SHM_DIR', parse: parseDirectory },
+  shmCopy: { env: 'FABRIC_SHM_COPY', parse: parseChoice(() => ['auto', 'ring'] as const) },
   shmRingBytes: { env: 'FABRIC_SHM_RING', parse: parseRing },
 };
 
@@ -45,6 +54,7 @@ export const shmOptions: OptionsFragment<ShmOptions, ResolvedShmOptions> = {
   settings: SETTINGS,
   resolve: (options) => ({
     shmDir: readSetting(options, 'shmDir', SETTINGS.shmDir),
+    shmCopy: readSetting(options, 'shmCopy', SETTINGS.shmCopy) ?? 'auto',
     shmRingBytes: readSetting(options, 'shmRingBytes', SETTINGS.shmRingBytes) ?? 1 << 20,
   }),
 };

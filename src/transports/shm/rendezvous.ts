@@ -5,6 +5,7 @@ import type { ResolvedOptions } from '../../core/options.js';
 import type { Peer } from '../transport.js';
 import { ShmConnection } from './connection.js';
 import type { ShmNative } from './native.js';
+import { ProcessMemory } from './process-memory.js';
 import { HEADER_PAGE, layoutBytes, MAX_CAPACITY, readLayout } from './ring-layout.js';
 import { displayName, listenerAddresses, socketName } from './socket-name.js';
 
@@ -144,6 +145,11 @@ export async function connectShm(
   } finally {
     native.closeDescriptor(memfd);
   }
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  const credentials = fd >= 0 ? native.peerCredentials(fd) : -1;
+  const pid = typeof credentials === 'number' ? 0 : credentials.pid;
+  const peerMemory = new ProcessMemory(native, rings.memory, 'client', pid, options.shmCopy === 'auto');
+  peerMemory.announce();
   const connection = new ShmConnection(
     'client',
     options,
@@ -151,6 +157,7 @@ export async function connectShm(
     socket,
     { ...rings, ownBell: clientBell, peerBell: serverBell },
     native,
+    peerMemory,
   );
   await connection.ready;
   return connection;

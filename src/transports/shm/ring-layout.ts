@@ -6,6 +6,8 @@ import { FabricError } from '../../api/errors.js';
  * client's to the server. Every number is little-endian; the header page holds:
  *
  *   0  magic 'FTSM' (0x4d535446)     4  layout version (1)     8  capacity of each ring (a power of two)
+ *   16 the listener's address of this memory (u64)   24 the client's (u64), for each to check it reaches the other
+ *   32 1 once the listener has reached the client's memory   36 1 once the client has reached the listener's
  *   256 + 256 * ring: that ring's control block, each word on its own 64-byte line:
  *     +0 tail: bytes the producer has written, modulo 2^32       +64 head: bytes the consumer has taken
  *     +128 consumer asleep: 1 while it waits for its doorbell   +192 producer waiting: 1 while it waits for room
@@ -15,6 +17,11 @@ export const LAYOUT_VERSION = 1;
 export const HEADER_PAGE = 4096;
 export const MIN_CAPACITY = 64 << 10;
 export const MAX_CAPACITY = 256 << 20;
+
+/** Byte offsets, within the header page, of where each side's mapping is in its process, and what it reached. */
+export const MAPPING_ADDRESS = { server: 16, client: 24 } as const;
+/** Int32 indexes of the words saying the side reached the other's memory (process_vm_readv worked). */
+export const REACHED = { server: 8, client: 9 } as const;
 
 /** Int32 indexes, within the header page, of ring `ring`'s control words. */
 export function controlWords(ring: 0 | 1) {
@@ -50,8 +57,10 @@ export function readLayout(memory: ArrayBuffer): number {
     throw refuse(`${memory.byteLength} bytes, not ${layoutBytes(capacity)} for rings of ${capacity}`);
   const page = new Uint8Array(memory, 0, HEADER_PAGE);
   const isControlWord = (at: number) => at >= 256 && at < 768 && at % 64 < 4;
+  const isAddressWord = (at: number) => at >= 16 && at < 40;
   for (let at = 12; at < HEADER_PAGE; at++) {
-    if (page[at] !== 0 && !isControlWord(at)) throw refuse(`a non-zero reserved byte at ${at}`);
+    if (page[at] !== 0 && !isControlWord(at) && !isAddressWord(at))
+      throw refuse(`a non-zero reserved byte at ${at}`);
   }
   return capacity;
 }

@@ -1,8 +1,16 @@
 import type { FabricError } from '../../api/errors.js';
+import { counters } from '../../api/stats.js';
 import type { FrameOutput, WriteDone } from '../../core/stream/frame-output.js';
-import { encodeHeaderInto, HEADER_SIZE, type HeaderFields } from '../../protocol/frame.js';
+import { encodeHeaderInto, FrameType, HEADER_SIZE, type HeaderFields } from '../../protocol/frame.js';
 import { Fifo } from '../../util/fifo.js';
 import type { RingProducer } from './ring.js';
+
+/** Frames whose payload is the application's data (not a reference to it, not an error text). */
+const COPIED_FRAMES: ReadonlySet<FrameType> = new Set([
+  FrameType.Message,
+  FrameType.Write,
+  FrameType.ReadResponse,
+]);
 
 /** Part of a frame that did not fit the ring yet; `done` on its frame's last part. */
 interface Waiting {
@@ -45,6 +53,8 @@ export class RingWriter implements FrameOutput {
     encodeHeaderInto(this.headerBytes, header);
     let length = HEADER_SIZE;
     for (const part of parts) length += part.length;
+    // The application's bytes are copied into the ring here (and out of it by the peer): stats() says so.
+    if (COPIED_FRAMES.has(header.type)) counters.copiedBytes += length - HEADER_SIZE;
     if (this.waiting.length === 0 && this.room() >= length) {
       this.ring.put(this.headerBytes, HEADER_SIZE);
       for (const part of parts) if (part.length > 0) this.ring.put(part, part.length);

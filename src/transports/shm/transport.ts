@@ -1,5 +1,6 @@
 import { FabricError } from '../../api/errors.js';
 import type { TransportInfo } from '../../api/transport-info.js';
+import type { ResolvedOptions } from '../../core/options.js';
 import { numericAddress } from '../../util/address.js';
 import type { Transport } from '../transport.js';
 import { ShmAcceptor } from './listener.js';
@@ -23,11 +24,10 @@ function required(): ShmNative {
   return native;
 }
 
-function availability(): TransportInfo[] {
+function availability(options: ResolvedOptions): TransportInfo[] {
   const reason = unavailable();
-  return [
-    reason === undefined ? { kind: 'shm', available: true } : { kind: 'shm', available: false, reason },
-  ];
+  if (reason !== undefined) return [{ kind: 'shm', available: false, reason }];
+  return [{ kind: 'shm', available: true, path: options.shmCopy === 'auto' ? 'cma' : 'ring' }];
 }
 
 function describe(infos: readonly TransportInfo[]): string[] {
@@ -36,7 +36,9 @@ function describe(infos: readonly TransportInfo[]): string[] {
   const where = shmDir === undefined ? 'the abstract namespace' : shmDir;
   return [
     `shm: listeners offer shared memory through a Unix socket beside their port, in ${where} (FABRIC_SHM_DIR)`,
-    'shm: one ring per direction; bytes are copied through the ring (the owner copies one-sided payloads)',
+    'shm: one ring per direction for messages; one-sided operations of 64 KiB and more are copied once, by the ' +
+      'kernel (process_vm_readv/writev), where it lets the processes reach each other, else through the ring ' +
+      '(FABRIC_SHM_COPY=ring: always)',
   ];
 }
 

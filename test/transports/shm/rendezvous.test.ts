@@ -15,7 +15,7 @@ async function reachWith(
   options: Parameters<typeof connect>[0] extends infer O ? Partial<O> : never = {},
 ): Promise<string> {
   const [client, server] = await Promise.all([
-    connect({ host, port: listener.port, ...options }),
+    connect({ host, port: listener.port, transport: 'auto', ...options }),
     listener.accept(),
   ]);
   await client.send(Buffer.from('which'));
@@ -32,7 +32,7 @@ async function reachWith(
     await Promise.all(open.splice(0).map((listener) => listener.close()));
   });
   const listening = async (options: Parameters<typeof listen>[0]) => {
-    const listener = await listen(options);
+    const listener = await listen({ transport: 'auto', ...options });
     open.push(listener);
     return listener;
   };
@@ -59,7 +59,7 @@ async function reachWith(
     const first = await listening({ host: '127.0.0.1' });
     const second = await listening({ host: '127.0.0.2', port: first.port });
     const [client, server] = await Promise.all([
-      connect({ host: '127.0.0.2', port: first.port }),
+      connect({ host: '127.0.0.2', port: first.port, transport: 'auto' }),
       second.accept(),
     ]);
     assert.equal(client.transport, 'shm');

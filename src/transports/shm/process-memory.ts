@@ -1,0 +1,71 @@
+import type { PeerMemory } from '../../core/stream/peer-memory.js';
+import type { ShmNative } from './native.js';
+import { HEADER_PAGE, MAPPING_ADDRESS, REACHED } from './ring-layout.js';
+
+/** One-sided operations from this size on go by reference: below it, the ring's two copies cost less. */
+export const BY_REFERENCE_FROM = 64 << 10;
+
+type Side = 'server' | 'client';
+
+/**
+ * The peer process's memory, reached with process_vm_readv / process_vm_writev (CMA) where the kernel allows
+ * it: only where the peer could ptrace us anyway (same uid, no Yama restriction, a pid it sees), so it adds
+ * no trust. Each side checks once, after the handshake, that it reaches the other (it reads the first bytes of
+ * the shared memory through the peer's address of it) and says so in the memory; a side sends its operations by
+ * reference only once the peer said it reaches us. Either side turns it off with shmCopy: 'ring'.
+ */
+export class ProcessMemory implements PeerMemory {
+  private readonly words: Int32Array;
+  private readonly header: DataView;
+  private readonly peer: Side;
+
+  constructor(
+    private readonly native: ShmNative,
+    memory: ArrayBuffer,
+    private readonly side: Side,
+    /** The peer's pid as our pid namespace sees it (0: it does not). */
+    private readonly pid: number,
+    private readonly enabled: boolean,
+  ) {
+    this.words = new Int32Array(memory, 0, HEADER_PAGE / 4);
+    this.header = new DataView(memory, 0, HEADER_PAGE);
+    this.peer = side === 'server' ? 'client' : 'server';
+  }
+
+  /** Writes where this side's mapping of the memory is, for the peer's check. */
+  announce(): void {
+    const bytes = new Uint8Array(this.header.buffer, 0, 8);
+    this.header.setBigUint64(MAPPING_ADDRESS[this.side], this.native.memoryAddress(bytes), true);
+  }
+
+  /** Checks that this side reaches the peer's memory (the handshake is done: both announced); says so. */
+  check(): void {
+    if (!this.enabled || this.pid <= 0) return;
+    const theirs = this.header.getBigUint64(MAPPING_ADDRESS[this.peer], true);
+    const probe = new Uint8Array(8);
+    if (this.native.processRead(this.pid, probe, theirs) !== probe.length) return;
+    const ours = new Uint8Array(this.header.buffer, 0, 8);
+    if (probe.every((byte, i) => byte === ours[i])) Atomics.store(this.words, REACHED[this.side], 1);
+  }
+
+  /** Whether this side reaches the peer, as far as it checked. */
+  get reached(): boolean {
+    return Atomics.load(this.words, REACHED[this.side]) === 1;
+  }
+
+  byReference(length: number): boolean {
+    return this.enabled && length >= BY_REFERENCE_FROM && Atomics.load(this.words, REACHED[this.peer]) === 1;
+  }
+
+  address(bytes: Uint8Array): bigint {
+    return this.native.memoryAddress(bytes);
+  }
+
+  copyFrom(address: bigint, target: Uint8Array): boolean {
+    return this.reached && this.native.processRead(this.pid, target, address) === target.length;
+  }
+
+  copyTo(address: bigint, source: Uint8Array): boolean {
+    return this.reached && this.native.processWrite(this.pid, source, address) === source.length;
+  }
+}
