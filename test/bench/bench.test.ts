@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installed } from '../../bench/peers/tool.js';
 import { progressReporter } from '../../bench/report/progress.js';
 import type { BenchResults } from '../../bench/results.js';
 import { checkAnswer } from '../../bench/service.js';
@@ -115,6 +116,72 @@ describe('fabric-transport bench', function () {
     assert.match(stdout, /ucx_perftest: not installed \(Debian package: ucx-utils\)/);
     assert.match(stdout, /cc: not installed \(Debian package: gcc\)/);
     assert.ok(existsSync(join(out, 'chart.svg')));
+  });
+
+  describe('beside shared memory', () => {
+    const shmArgs = ['--transport', 'shm', '--poll', 'event', '--rounds', '1', '--out'];
+    beforeEach(function () {
+      if (!transports().some((info) => info.kind === 'shm' && info.available)) this.skip();
+    });
+
+    it('names the package of each missing tool of its family, and none of the sockets family', () => {
+      const bin = join(out, 'bin');
+      mkdirSync(bin);
+      symlinkSync(process.execPath, join(bin, 'node'));
+      const { status, stdout, stderr } = fabricTransportWith(
+        { PATH: bin },
+        60_000,
+        'bench',
+        ...shmArgs,
+        out,
+        '--pattern',
+        'latency,write',
+        '--sizes',
+        '4K',
+        ...QUICK,
+      );
+      assert.equal(status, 0, stderr);
+      assert.match(
+        stdout,
+        /\nlatency: .*\n\n\| size \| shm \|\n\|---:\|---:\|\n\| 4 KiB \| [\d.]+ \(p99 [\d.]+\) \|\n/,
+      );
+      assert.match(stdout, /\nwrite: .*\n\n\| size \| shm \|\n/);
+      assert.match(
+        stdout,
+        /\npeers not measured:\n- ucx_perftest: not installed \(Debian package: ucx-utils\)\n- cc: not installed \(Debian package: gcc\)\n\n/,
+      );
+    });
+
+    it('shows ucx_perftest over posix and cma and the C copy loops, with ratios, where they are installed', async function () {
+      if (!(await installed('ucx_perftest')) || !(await installed('cc'))) this.skip();
+      const { status, stdout, stderr } = fabricTransportWith(
+        {},
+        60_000,
+        'bench',
+        ...shmArgs,
+        out,
+        '--pattern',
+        'latency,messages',
+        '--sizes',
+        '64K',
+        ...QUICK,
+      );
+      assert.equal(status, 0, stderr);
+      assert.match(
+        stdout,
+        /\| size \| shm \| ucx_perftest tag_lat \(posix\) \| shm \/ ucx_perftest tag_lat \(posix\) \|\n\|---:\|---:\|---:\|---:\|\n\| 64 KiB \| [\d.]+ \(p99 [\d.]+\) \| [\d.]+ \| [\d.]+ \|\n/,
+      );
+      const peers = [
+        'ucx_perftest tag_bw (posix)',
+        'ucx_perftest tag_bw (cma)',
+        'C process_vm_writev',
+        'C memcpy',
+      ];
+      const header = `| size | shm | ${peers.join(' | ')} | ${peers.map((p) => `shm / ${p}`).join(' | ')} |`;
+      assert.ok(stdout.includes(`\n\n${header}\n`), stdout);
+      assert.match(stdout, /\n\| 64 KiB \|( [\d.]+ \|){9}\n/);
+      assert.doesNotMatch(stdout, /peers not measured/);
+    });
   });
 
   it('refuses bad usage with exit code 2; a transport it cannot measure, or an --out it cannot write, with 1', () => {
