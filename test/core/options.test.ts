@@ -16,6 +16,7 @@ const VARIABLES = [
   'FABRIC_KEEPALIVE_MS',
   'FABRIC_MAX_CONNECTIONS',
   'FABRIC_SHM_DIR',
+  'FABRIC_SHM_COPY',
   'FABRIC_SHM_RING',
 ];
 
@@ -54,6 +55,7 @@ describe('options and environment variables', () => {
       pollMode: 'event',
       spinMicros: 50,
       shmDir: undefined,
+      shmCopy: 'auto',
       shmRingBytes: 1 << 20,
       maxMessageSize: 16 << 20,
       token: undefined,
@@ -80,6 +82,7 @@ describe('options and environment variables', () => {
       FABRIC_KEEPALIVE_MS: '5000',
       FABRIC_MAX_CONNECTIONS: '10',
       FABRIC_SHM_DIR: '/run/fabric',
+      FABRIC_SHM_COPY: 'ring',
       FABRIC_SHM_RING: '256K',
     };
     const fromEnv = withEnv(env, () => resolveOptions({}));
@@ -101,6 +104,7 @@ describe('options and environment variables', () => {
       keepalive: 5000,
       maxConnections: 10,
       shmDir: '/run/fabric',
+      shmCopy: 'ring',
       shmRingBytes: 256 << 10,
     });
     const explicit = withEnv(env, () =>
@@ -118,6 +122,7 @@ describe('options and environment variables', () => {
         keepalive: 0,
         maxConnections: 1,
         shmDir: '/tmp/x',
+        shmCopy: 'auto',
         shmRingBytes: 64 << 10,
       }),
     );
@@ -136,6 +141,7 @@ describe('options and environment variables', () => {
       keepalive: 0,
       maxConnections: 1,
       shmDir: '/tmp/x',
+      shmCopy: 'auto',
       shmRingBytes: 64 << 10,
     });
   });
@@ -169,6 +175,7 @@ describe('options and environment variables', () => {
     ['FABRIC_KEEPALIVE_MS', '500', /0 \(off\) or milliseconds from 1000/],
     ['FABRIC_MAX_CONNECTIONS', '-3', /integer from 1/],
     ['FABRIC_SHM_DIR', 'relative/dir', /absolute directory/],
+    ['FABRIC_SHM_COPY', 'teleport', /auto, ring/],
     ['FABRIC_SHM_RING', '96K', /power of two/],
     ['FABRIC_SHM_RING', '4K', /size in bytes from 65536/],
   ] as const) {
