@@ -2,12 +2,23 @@
 import type { Budget } from './budget.js';
 import type { BenchEndpoint } from './endpoints.js';
 import { forwardedCall, mlpBatch } from './patterns/remoting.js';
-import { C_COMPILER, cStream } from './peers/c-stream.js';
+import { type CopyMode, cCopy } from './peers/c-copy.js';
+import { C_COMPILER } from './peers/c-program.js';
+import { cStream } from './peers/c-stream.js';
 import { IPERF3, iperf3Stream } from './peers/iperf3.js';
 import { rawLatency, rawStream } from './peers/node-net.js';
 import { oneSidedBandwidth, PERFTEST, type RdmaEndpoint, sendLatency } from './peers/perftest.js';
 import { installed, type ToolInfo } from './peers/tool.js';
-import { UCX_PERFTEST, ucxTagBandwidth, ucxTagLatency } from './peers/ucx-perftest.js';
+import {
+  UCX_CMA,
+  UCX_PERFTEST,
+  UCX_POSIX,
+  UCX_TCP,
+  type UcxTransports,
+  ucxSeriesName,
+  ucxTagBandwidth,
+  ucxTagLatency,
+} from './peers/ucx-perftest.js';
 import { type Measurement, type MeasureSettings, type OurPattern, sizesOf } from './plan.js';
 import { type MissingPeer, type Pattern, STREAM_COMPARED } from './results.js';
 
@@ -38,6 +49,11 @@ function measurementsOf(peer: Peer, budget: Budget): Measurement[] {
   }));
 }
 
+/** The sizes of `pattern` where the run measures it, else none. */
+function patternSizes(pattern: OurPattern, settings: MeasureSettings): readonly number[] {
+  return settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
+}
+
 /** The sizes of the byte-stream peers: every size of the bandwidth patterns that run. */
 function streamSizes(settings: MeasureSettings): number[] {
   const sizes = settings.patterns
@@ -49,8 +65,7 @@ function streamSizes(settings: MeasureSettings): number[] {
 /** Raw node:net, iperf3, ucx_perftest over TCP, a C stream: beside a transport over sockets. */
 function socketPeers(endpoint: BenchEndpoint, nodeNet: NodeNetServers, settings: MeasureSettings): Peer[] {
   const { host, transport: fabric } = endpoint;
-  const sizes = (pattern: OurPattern) =>
-    settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
+  const sizes = (pattern: OurPattern) => patternSizes(pattern, settings);
   const latency = sizes('latency');
   const stream = streamSizes(settings);
   const { inFlight } = settings;
@@ -68,7 +83,7 @@ function socketPeers(endpoint: BenchEndpoint, nodeNet: NodeNetServers, settings:
       pattern: 'latency',
       fabric,
       sizes: latency,
-      measure: (size, budget) => ucxTagLatency(host, size, budget),
+      measure: (size, budget) => ucxTagLatency(host, UCX_TCP, size, budget),
     },
     {
       name: 'node:net stream',
@@ -115,15 +130,14 @@ function socketPeers(endpoint: BenchEndpoint, nodeNet: NodeNetServers, settings:
       pattern: 'stream',
       fabric,
       sizes: stream,
-      measure: (size, budget) => ucxTagBandwidth(host, size, budget, inFlight),
+      measure: (size, budget) => ucxTagBandwidth(host, UCX_TCP, size, budget, inFlight),
     },
   ];
 }
 
 function verbsPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSettings): Peer[] {
   const on = (tool: string) => `${tool} (${endpoint.device})`;
-  const sizes = (pattern: OurPattern) =>
-    settings.patterns.includes(pattern) ? sizesOf(pattern, settings) : [];
+  const sizes = (pattern: OurPattern) => patternSizes(pattern, settings);
   const fabric = endpoint.transport;
   return [
     {
@@ -153,6 +167,48 @@ function verbsPeers(endpoint: BenchEndpoint & RdmaEndpoint, settings: MeasureSet
   ];
 }
 
+/**
+ * Beside the shared-memory transport: ucx_perftest over POSIX shared memory (the lowest latency and the ring
+ * bandwidth a C stack reaches between two processes here) and over cross-memory attach, and two C copy
+ * loops: process_vm_writev into another process (with cma, the single-copy limit of a one-sided transfer),
+ * memcpy within one (the ceiling of any copy).
+ */
+function shmPeers(endpoint: BenchEndpoint, settings: MeasureSettings): Peer[] {
+  const { host, transport: fabric } = endpoint;
+  const stream = streamSizes(settings);
+  const { inFlight } = settings;
+  const ucxBandwidth = (transports: UcxTransports): Peer => ({
+    name: ucxSeriesName('tag_bw', transports),
+    tool: UCX_PERFTEST,
+    pattern: 'stream',
+    fabric,
+    sizes: stream,
+    measure: (size, budget) => ucxTagBandwidth(host, transports, size, budget, inFlight),
+  });
+  const copy = (mode: CopyMode): Peer => ({
+    name: `C ${mode}`,
+    tool: C_COMPILER,
+    pattern: 'stream',
+    fabric,
+    sizes: stream,
+    measure: (size, budget) => cCopy(mode, size, budget),
+  });
+  return [
+    {
+      name: ucxSeriesName('tag_lat', UCX_POSIX),
+      tool: UCX_PERFTEST,
+      pattern: 'latency',
+      fabric,
+      sizes: patternSizes('latency', settings),
+      measure: (size, budget) => ucxTagLatency(host, UCX_POSIX, size, budget),
+    },
+    ucxBandwidth(UCX_POSIX),
+    ucxBandwidth(UCX_CMA),
+    copy('process_vm_writev'),
+    copy('memcpy'),
+  ];
+}
+
 /** The reference tools of each family a transport names for its kinds (its localTarget's `peers`). */
 const PEER_FAMILIES: Record<
   string,
@@ -161,6 +217,7 @@ const PEER_FAMILIES: Record<
   sockets: (endpoint, nodeNet, settings) => socketPeers(endpoint, nodeNet as NodeNetServers, settings),
   verbs: (endpoint, _nodeNet, settings) =>
     verbsPeers({ ...endpoint, device: endpoint.device as string }, settings),
+  shm: (endpoint, _nodeNet, settings) => shmPeers(endpoint, settings),
 };
 
 /**

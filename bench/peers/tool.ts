@@ -59,6 +59,8 @@ process.on('exit', () => {
 export interface ToolRun {
   args: string[];
   env?: NodeJS.ProcessEnv;
+  /** What in the client's output (stdout or stderr) says it ran without what was asked: the run fails. */
+  refuse?: RegExp;
 }
 
 /**
@@ -91,10 +93,12 @@ export async function runServerAndClient(
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const { stdout } = await execFileAsync(command, client.args, {
+    const { stdout, stderr } = await execFileAsync(command, client.args, {
       env: { ...process.env, ...client.env },
       timeout: Math.max(1000, deadline - Date.now()),
     });
+    const refused = client.refuse?.exec(`${stdout}\n${stderr}`);
+    if (refused) throw new Error(`${command}: ${refused[0]}`);
     return stdout;
   } finally {
     child.kill();
