@@ -18,7 +18,7 @@ export interface ShmOptions {
    */
   shmDir?: string;
   /**
-   * `FABRIC_SHM_COPY`: how one-sided operations of 64 KiB and more move. `auto`: copied once, by the kernel,
+   * `FABRIC_SHM_COPY`: how one-sided operations of 4 KiB and more move. `auto`: copied once, by the kernel,
    * straight between the two processes (process_vm_readv / process_vm_writev) where it lets this side reach the
    * peer, else through the ring; `ring`: always through the ring (either side saying so is enough).
    */

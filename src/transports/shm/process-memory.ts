@@ -2,8 +2,8 @@ import type { PeerMemory } from '../../core/stream/peer-memory.js';
 import type { ShmNative } from './native.js';
 import { HEADER_PAGE, MAPPING_ADDRESS, REACHED } from './ring-layout.js';
 
-/** One-sided operations from this size on go by reference: below it, the ring's two copies cost less. */
-export const BY_REFERENCE_FROM = 64 << 10;
+/** One-sided operations from this size on go by reference: below it, a syscall costs more than the two copies through the ring. */
+export const BY_REFERENCE_FROM = 4 << 10;
 
 type Side = 'server' | 'client';
 

@@ -36,7 +36,7 @@ function describe(infos: readonly TransportInfo[]): string[] {
   const where = shmDir === undefined ? 'the abstract namespace' : shmDir;
   return [
     `shm: listeners offer shared memory through a Unix socket beside their port, in ${where} (FABRIC_SHM_DIR)`,
-    'shm: one ring per direction for messages; one-sided operations of 64 KiB and more are copied once, by the ' +
+    'shm: one ring per direction for messages; one-sided operations of 4 KiB and more are copied once, by the ' +
       'kernel (process_vm_readv/writev), where it lets the processes reach each other, else through the ring ' +
       '(FABRIC_SHM_COPY=ring: always)',
   ];

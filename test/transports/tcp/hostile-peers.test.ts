@@ -113,12 +113,14 @@ describe('tcp: hostile and broken peers', () => {
     assert.equal(header.type, FrameType.Error);
   });
 
-  // Frame types TCP does not carry (the RDMA-only ones), and handshake frames once the handshake is over: each
+  // Frame types TCP does not carry (the RDMA-only and shared-memory-only ones), and handshake frames once the handshake is over: each
   // sent as a header alone. Refused at the header, as an unknown type is, rather than left waiting for the
   // payload; afterEach checks that the listener's other connection, and a new one, still work.
   const payloadLength: Partial<Record<FrameType, number>> = {
     [FrameType.Rendezvous]: 16,
     [FrameType.KeyGrant]: DESCRIPTOR_SIZE,
+    [FrameType.WriteFrom]: 16,
+    [FrameType.ReadInto]: 8,
     [FrameType.Hello]: HELLO_SIZE,
     [FrameType.Auth]: PROOF_SIZE,
     [FrameType.Ready]: PROOF_SIZE,
@@ -126,10 +128,20 @@ describe('tcp: hostile and broken peers', () => {
   const notTcp = Object.values(FrameType).filter(
     (type): type is FrameType => typeof type === 'number' && !TCP_FRAMES.types.has(type),
   );
-  it('knows the frame types TCP does not carry: the RDMA-only ones', () => {
+  it('knows the frame types TCP does not carry: the RDMA-only ones and the shared-memory-only ones', () => {
     assert.deepEqual(
       notTcp.map((type) => FrameType[type]),
-      ['Rendezvous', 'RendezvousDone', 'KeyRequest', 'KeyGrant', 'KeyRevoke', 'KeyRevokeAck'],
+      [
+        'Rendezvous',
+        'RendezvousDone',
+        'KeyRequest',
+        'KeyGrant',
+        'KeyRevoke',
+        'KeyRevokeAck',
+        'WriteFrom',
+        'ReadInto',
+        'ReadDone',
+      ],
     );
   });
   for (const type of [...notTcp, FrameType.Hello, FrameType.Auth, FrameType.Ready]) {
