@@ -20,8 +20,9 @@ import {
 } from '../../src/protocol/frame.js';
 import { DISCARD, FrameReader, type FrameSink } from '../../src/protocol/frame-reader.js';
 import { decodeHello, encodeHello } from '../../src/protocol/handshake.js';
+import { decodeSegments } from '../../src/protocol/segments.js';
 import { TCP_FRAMES } from '../../src/transports/tcp/frames.js';
-import { decodeSegments, RDMA_FRAMES } from '../../src/transports/verbs/frames.js';
+import { RDMA_FRAMES } from '../../src/transports/verbs/frames.js';
 import { clientHello } from '../helpers.js';
 import { frame, header, MAX_PAYLOAD, mutate, mutation } from './fuzz-frames.js';
 

@@ -40,7 +40,7 @@ export class OneSidedInitiator {
   write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
     const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
     const bytes = slice.bytes;
-    const memory = this.peerMemory?.byReference(bytes.length) ? this.peerMemory : undefined;
+    const memory = this.peerMemory?.byReference(bytes.length, 'operation') ? this.peerMemory : undefined;
     return this.start('write', undefined, memory !== undefined, (id) => {
       counters.writes++;
       counters.bytesSent += bytes.length;
@@ -58,7 +58,7 @@ export class OneSidedInitiator {
 
   read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
     const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
-    const memory = this.peerMemory?.byReference(slice.length) ? this.peerMemory : undefined;
+    const memory = this.peerMemory?.byReference(slice.length, 'operation') ? this.peerMemory : undefined;
     return this.start('read', memory ? undefined : slice.bytes, memory !== undefined, (id) => {
       counters.reads++;
       const header = { id, aux: slice.length, key: remote.key, offset: remoteOffset };

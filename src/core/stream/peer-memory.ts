@@ -8,8 +8,8 @@ import { MEMORY_ADDRESS_SIZE, MEMORY_REFERENCE_SIZE } from '../../protocol/frame
  * initiator sends where its bytes are (WriteFrom, ReadInto), not the bytes.
  */
 export interface PeerMemory {
-  /** Whether an operation of `length` bytes goes by reference: the peer said it can reach our memory. */
-  byReference(length: number): boolean;
+  /** Whether a one-sided operation or a message of `length` bytes goes by reference: the peer can reach us. */
+  byReference(length: number, what: 'operation' | 'message'): boolean;
   /** The address of `bytes` in this process, for the peer to copy from or into. */
   address(bytes: Uint8Array): bigint;
   /** Copies the peer's bytes at `address` into `target`: true, or false where the kernel refused. */

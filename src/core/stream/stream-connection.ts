@@ -10,6 +10,7 @@ import { MessageCredit } from '../message-credit.js';
 import type { ResolvedOptions } from '../options.js';
 import { CreditReturn } from './credit-return.js';
 import type { FrameOutput, WriteDone } from './frame-output.js';
+import { MessageReferences } from './message-references.js';
 import { OneSidedInitiator, type StreamOperation } from './one-sided-initiator.js';
 import { OwnerAnswers } from './owner-answers.js';
 import type { PeerMemory } from './peer-memory.js';
@@ -25,6 +26,8 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
   protected readonly credits: CreditReturn;
   private readonly initiator: OneSidedInitiator;
   private readonly owner: OwnerAnswers;
+  /** Large messages by reference, where the transport reaches the peer's memory. */
+  private readonly references: MessageReferences | undefined;
 
   protected constructor(
     role: Role,
@@ -65,6 +68,7 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
       },
       peerMemory,
     );
+    this.references = peerMemory && new MessageReferences(peerMemory, output, peerName);
   }
 
   /** Where frames go out, in order. */
@@ -99,6 +103,9 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
       case FrameType.Message:
         this.credits.charge(header.length);
         return undefined;
+      case FrameType.Rendezvous:
+        this.credits.charge(header.offset);
+        return undefined;
       case FrameType.Write:
         return this.owner.writeTarget(header);
       case FrameType.ReadResponse:
@@ -123,6 +130,17 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
         counters.bytesReceived += header.length;
         this.addCredit(header.aux);
         this.inbox.push(payload);
+        return;
+      case FrameType.Rendezvous: {
+        const message = (this.references as MessageReferences).receive(header, payload);
+        counters.messagesReceived++;
+        counters.bytesReceived += message.length;
+        this.addCredit(header.aux);
+        this.inbox.push(message);
+        return;
+      }
+      case FrameType.RendezvousDone:
+        (this.references as MessageReferences).done(header);
         return;
       case FrameType.Credit:
         this.addCredit(header.aux);
@@ -188,6 +206,33 @@ export abstract class StreamConnection extends BaseConnection<StreamOperation> i
   /** A message through the queue of the application's operations: it goes once its credit is there. */
   protected queuedSend(parts: readonly Uint8Array[], length: number): Promise<void> {
     const cost = MessageCredit.cost(length);
+    const references = this.references;
+    if (references?.applies(parts, length)) {
+      // Settled by the peer's RendezvousDone: only then has it copied the message out of our memory.
+      return this.trackedSend((done) => {
+        const { id, segments } = references.start(parts, done);
+        const failed = (error?: Error | null) => {
+          if (!error) return;
+          references.forget(id);
+          done(error);
+        };
+        this.submit(
+          cost,
+          () => {
+            const header = this.messageHeader(length);
+            const rendezvous = {
+              ...header,
+              type: FrameType.Rendezvous,
+              id,
+              offset: length,
+              length: segments.length,
+            };
+            this.output.writeFrame(rendezvous, [segments], failed);
+          },
+          failed,
+        );
+      });
+    }
     return this.trackedSend((done) =>
       this.submit(cost, () => this.output.writeFrame(this.messageHeader(length), parts, done), done),
     );

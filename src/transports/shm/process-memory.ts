@@ -2,8 +2,8 @@ import type { PeerMemory } from '../../core/stream/peer-memory.js';
 import type { ShmNative } from './native.js';
 import { HEADER_PAGE, MAPPING_ADDRESS, REACHED } from './ring-layout.js';
 
-/** One-sided operations from this size on go by reference: below it, a syscall costs more than the two copies through the ring. */
-export const BY_REFERENCE_FROM = 4 << 10;
+/** From these sizes on, one-sided operations and messages go by reference: below, the ring costs less. */
+export const BY_REFERENCE_FROM = { operation: 4 << 10, message: 64 << 10 } as const;
 
 type Side = 'server' | 'client';
 
@@ -53,8 +53,10 @@ export class ProcessMemory implements PeerMemory {
     return Atomics.load(this.words, REACHED[this.side]) === 1;
   }
 
-  byReference(length: number): boolean {
-    return this.enabled && length >= BY_REFERENCE_FROM && Atomics.load(this.words, REACHED[this.peer]) === 1;
+  byReference(length: number, what: 'operation' | 'message'): boolean {
+    return (
+      this.enabled && length >= BY_REFERENCE_FROM[what] && Atomics.load(this.words, REACHED[this.peer]) === 1
+    );
   }
 
   address(bytes: Uint8Array): bigint {
