@@ -237,8 +237,9 @@ describe('shm: the native part', () => {
       const mappingsAfter = mappings();
       assert.equal(openDescriptors(), descriptorsBefore, 'descriptors');
       assert.equal(mappingsAfter.memfds, mappingsBefore.memfds, 'memfd mappings');
+      // The heap may map a page more meanwhile: a few lines of slack, against 200 cycles' worth.
       assert.ok(
-        mappingsAfter.all <= mappingsBefore.all,
+        mappingsAfter.all <= mappingsBefore.all + 4,
         `lines of /proc/self/maps: ${mappingsBefore.all} before, ${mappingsAfter.all} after`,
       );
     });
