@@ -20,6 +20,21 @@ union ControlBuffer {
   cmsghdr align;
 };
 
+// The one-byte message both directions pass, with room for the descriptors beside it.
+struct OneByteMessage {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  msghdr header{};
+  // Last: cmsghdr ends in a flexible array member.
+  ControlBuffer control{};
+  OneByteMessage() {
+    header.msg_iov = &iov;
+    header.msg_iovlen = 1;
+  }
+  OneByteMessage(const OneByteMessage&) = delete;
+  OneByteMessage& operator=(const OneByteMessage&) = delete;
+};
+
 }  // namespace
 
 Napi::Value SendDescriptors(const Napi::CallbackInfo& info) {
@@ -42,15 +57,10 @@ Napi::Value SendDescriptors(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  char byte = 0;
-  iovec iov{&byte, 1};
-  ControlBuffer control;
-  std::memset(&control, 0, sizeof control);
-  msghdr message{};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
+  OneByteMessage one;
+  msghdr& message = one.header;
   if (count > 0) {
-    message.msg_control = control.bytes;
+    message.msg_control = one.control.bytes;
     message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
     cmsghdr* header = CMSG_FIRSTHDR(&message);
     header->cmsg_level = SOL_SOCKET;
@@ -73,15 +83,10 @@ Napi::Value ReceiveDescriptors(const Napi::CallbackInfo& info) {
       !IntegerArgument(env, info[1], call, "max", 0, 2147483647, &max)) {
     return env.Undefined();
   }
-  char byte = 0;
-  iovec iov{&byte, 1};
-  ControlBuffer control;
-  std::memset(&control, 0, sizeof control);
-  msghdr message{};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.bytes;
-  message.msg_controllen = sizeof control.bytes;
+  OneByteMessage one;
+  msghdr& message = one.header;
+  message.msg_control = one.control.bytes;
+  message.msg_controllen = sizeof one.control.bytes;
   ssize_t received = -1;
   do {
     received = recvmsg(socket_fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);

@@ -17,6 +17,14 @@ import {
 
 const QUICK = ['--iterations', '5', '--quiet'];
 
+/** A PATH, under `dir`, with node alone on it: iperf3, ucx_perftest and the C compiler cannot be found. */
+function nodeAlone(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  symlinkSync(process.execPath, join(bin, 'node'));
+  return bin;
+}
+
 describe('fabric-transport bench', function () {
   this.timeout(120_000);
   let out: string;
@@ -84,12 +92,8 @@ describe('fabric-transport bench', function () {
   });
 
   it('shows the peers beside TCP with ratios, and names the package of each missing tool', () => {
-    // A PATH with node alone on it: iperf3, ucx_perftest and the C compiler cannot be found.
-    const bin = join(out, 'bin');
-    mkdirSync(bin);
-    symlinkSync(process.execPath, join(bin, 'node'));
     const { status, stdout, stderr } = fabricTransportWith(
-      { PATH: bin },
+      { PATH: nodeAlone(out) },
       60_000,
       'bench',
       '--transport',
@@ -125,11 +129,8 @@ describe('fabric-transport bench', function () {
     });
 
     it('names the package of each missing tool of its family, and none of the sockets family', () => {
-      const bin = join(out, 'bin');
-      mkdirSync(bin);
-      symlinkSync(process.execPath, join(bin, 'node'));
       const { status, stdout, stderr } = fabricTransportWith(
-        { PATH: bin },
+        { PATH: nodeAlone(out) },
         60_000,
         'bench',
         ...shmArgs,

@@ -12,35 +12,9 @@ import { Worker } from 'node:worker_threads';
 import { nativeAddon } from '../../../src/core/native-addon.js';
 import { type ShmNative, shmNative } from '../../../src/transports/shm/native.js';
 import { openDescriptors } from '../../descriptors.js';
+import { pattern, sleep, within } from '../../helpers.js';
 
 const { EAGAIN, EBADF, EFAULT, ENOTSOCK, ESRCH } = constants.errno;
-
-// Small helpers of their own (test/helpers.ts loads the whole library, transports included): this suite
-// needs only the addon.
-function pattern(n: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(n);
-  let x = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Settles `promise` or fails the test after `ms`. */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Lines of /proc/self/maps, and those that map one of shmCreate()'s memfds. */
 function mappings(): { all: number; memfds: number } {
