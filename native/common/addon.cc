@@ -17,7 +17,7 @@ namespace {
 
 // The interface JS expects (src/native.ts, ADDON_INTERFACE): raised whenever a function's arguments or
 // results change, so that an addon built from older sources is refused rather than called wrongly.
-constexpr int kInterface = 3;
+constexpr int kInterface = 4;
 
 #ifndef FABRIC_HAVE_RDMA
 // status() where the verbs part is not built (verbs/verbs_exports.cc has the other).

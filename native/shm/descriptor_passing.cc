@@ -1,5 +1,6 @@
 #include "shm/descriptor_passing.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -123,6 +124,20 @@ Napi::Value ReceiveDescriptors(const Napi::CallbackInfo& info) {
   result.Set("bytes", Napi::Number::New(env, static_cast<double>(received)));
   result.Set("fds", fds);
   return result;
+}
+
+Napi::Value PeerHungUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int socket_fd = -1;
+  if (!DescriptorArgument(env, info[0], "peerHungUp(socketFd)", "socketFd", &socket_fd))
+    return env.Undefined();
+  pollfd watched{socket_fd, POLLRDHUP, 0};
+  int ready = -1;
+  do {
+    ready = poll(&watched, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return Napi::Number::New(env, -errno);
+  return Napi::Boolean::New(env, (watched.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0);
 }
 
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {

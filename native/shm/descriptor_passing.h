@@ -25,6 +25,10 @@ Napi::Value ReceiveDescriptors(const Napi::CallbackInfo& info);
 // or -errno.
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info);
 
+// peerHungUp(socketFd) -> true once the other end of the socket is closed (POLLRDHUP, POLLHUP or POLLERR),
+// false while it is open, -errno where poll fails. What a process closed is closed before its memory goes.
+Napi::Value PeerHungUp(const Napi::CallbackInfo& info);
+
 // closeDescriptor(fd) -> 0 or -errno.
 Napi::Value CloseDescriptor(const Napi::CallbackInfo& info);
 

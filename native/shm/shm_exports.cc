@@ -18,6 +18,7 @@ void RegisterShm(Environment&, Napi::Env env, Napi::Object exports) {
   exports.Set("sendDescriptors", Napi::Function::New(env, SendDescriptors));
   exports.Set("receiveDescriptors", Napi::Function::New(env, ReceiveDescriptors));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("peerHungUp", Napi::Function::New(env, PeerHungUp));
   exports.Set("closeDescriptor", Napi::Function::New(env, CloseDescriptor));
   exports.Set("processRead", Napi::Function::New(env, ProcessRead));
   exports.Set("processWrite", Napi::Function::New(env, ProcessWrite));

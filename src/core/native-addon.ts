@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 
 /** The addon's interface version this code calls (native/common/addon.cc, kInterface). */
-const ADDON_INTERFACE = 3;
+const ADDON_INTERFACE = 4;
 
 /**
  * What every build of the addon exports. Each part of it declares its own exports beside the code that calls

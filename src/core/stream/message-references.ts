@@ -3,7 +3,7 @@ import { counters } from '../../api/stats.js';
 import { type FrameHeader, FrameType } from '../../protocol/frame.js';
 import { decodeSegments, encodeSegments } from '../../protocol/segments.js';
 import type { FrameOutput } from './frame-output.js';
-import type { PeerMemory } from './peer-memory.js';
+import { copyFailure, type PeerMemory } from './peer-memory.js';
 
 /** Most parts a message sent by reference may have: its Rendezvous frame carries one segment per part. */
 export const MAX_REFERENCE_SEGMENTS = 1024;
@@ -14,7 +14,11 @@ export const MAX_REFERENCE_SEGMENTS = 1024;
  * copy and answers RendezvousDone, and only then does the sender's send() settle (its memory may be reused).
  */
 export class MessageReferences {
-  private readonly waiting = new Map<number, (error?: Error) => void>();
+  /** Each transfer's settling, and its parts: they stay alive until the peer has copied them. */
+  private readonly waiting = new Map<
+    number,
+    { settle: (error?: Error) => void; parts: readonly Uint8Array[] }
+  >();
   private lastId = 0;
 
   constructor(
@@ -32,7 +36,7 @@ export class MessageReferences {
   start(parts: readonly Uint8Array[], settle: (error?: Error) => void): { id: number; segments: Uint8Array } {
     this.lastId = (this.lastId % 0xffff_ffff) + 1;
     const id = this.lastId;
-    this.waiting.set(id, settle);
+    this.waiting.set(id, { settle, parts });
     const segments = encodeSegments(
       parts
         .filter((part) => part.length > 0)
@@ -53,7 +57,9 @@ export class MessageReferences {
     for (const segment of decodeSegments(payload, header.offset)) {
       if (segment.rkey !== 0)
         throw new FabricError('EPROTO', 'protocol violation by the peer: a segment with an rkey');
-      if (!this.memory.copyFrom(segment.address, message.subarray(at, at + segment.length))) {
+      const outcome = this.memory.copyFrom(segment.address, message.subarray(at, at + segment.length));
+      if (outcome === 'gone') throw copyFailure(outcome, this.peerName, `a ${header.offset}-byte message`);
+      if (outcome === 'refused') {
         throw new FabricError(
           'EPROTO',
           `cannot copy a ${header.offset}-byte message out of ${this.peerName}'s memory (the kernel refused)`,
@@ -68,7 +74,7 @@ export class MessageReferences {
 
   /** The peer's RendezvousDone: that send settles. */
   done(header: FrameHeader): void {
-    const settle = this.waiting.get(header.id);
+    const settle = this.waiting.get(header.id)?.settle;
     if (settle === undefined) {
       throw new FabricError(
         'EPROTO',

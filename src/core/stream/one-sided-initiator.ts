@@ -14,6 +14,8 @@ export interface StreamOperation extends PendingOperation {
   target?: Uint8Array;
   /** It went by reference: the owner copies straight from or into our memory, and answers without the bytes. */
   byReference?: boolean;
+  /** That memory, kept alive until the answer (nothing else may hold it). */
+  memory?: Uint8Array;
 }
 
 /** What the initiator needs of its connection besides the table of operations waiting for the peer. */
@@ -40,8 +42,8 @@ export class OneSidedInitiator {
   write(source: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
     const { slice, remote } = prepareOneSided('write', source, remoteDescriptor, remoteOffset);
     const bytes = slice.bytes;
-    const memory = this.peerMemory?.byReference(bytes.length, 'operation') ? this.peerMemory : undefined;
-    return this.start('write', undefined, memory !== undefined, (id) => {
+    const memory = this.peerMemory?.byReference(bytes.length, 'write') ? this.peerMemory : undefined;
+    return this.start('write', undefined, memory && bytes, (id) => {
       counters.writes++;
       counters.bytesSent += bytes.length;
       const header = { id, key: remote.key, offset: remoteOffset };
@@ -58,8 +60,8 @@ export class OneSidedInitiator {
 
   read(target: Region | RegionSlice, remoteDescriptor: Uint8Array, remoteOffset: number): Promise<void> {
     const { slice, remote } = prepareOneSided('read', target, remoteDescriptor, remoteOffset);
-    const memory = this.peerMemory?.byReference(slice.length, 'operation') ? this.peerMemory : undefined;
-    return this.start('read', memory ? undefined : slice.bytes, memory !== undefined, (id) => {
+    const memory = this.peerMemory?.byReference(slice.length, 'read') ? this.peerMemory : undefined;
+    return this.start('read', memory ? undefined : slice.bytes, memory && slice.bytes, (id) => {
       counters.reads++;
       const header = { id, aux: slice.length, key: remote.key, offset: remoteOffset };
       if (memory) {
@@ -92,13 +94,17 @@ export class OneSidedInitiator {
   private start(
     kind: 'write' | 'read',
     target: Uint8Array | undefined,
-    byReference: boolean,
+    /** The memory the owner copies from or into, for an operation by reference. */
+    byReference: Uint8Array | undefined,
     emit: (id: number) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       const operation: StreamOperation = { kind, what: `the ${kind}`, resolve, reject };
       if (target) operation.target = target;
-      if (byReference) operation.byReference = true;
+      if (byReference) {
+        operation.byReference = true;
+        operation.memory = byReference;
+      }
       const id = this.operations.add(operation);
       this.link.enqueue(
         () => emit(id),

@@ -6,7 +6,13 @@ import { errorFrame } from '../../protocol/error-frame.js';
 import { type FrameHeader, FrameType, type HeaderFields } from '../../protocol/frame.js';
 import { DISCARD } from '../../protocol/frame-reader.js';
 import type { FrameOutput } from './frame-output.js';
-import { decodeAddress, decodeReference, type PeerMemory } from './peer-memory.js';
+import {
+  type CopyOutcome,
+  copyFailure,
+  decodeAddress,
+  decodeReference,
+  type PeerMemory,
+} from './peer-memory.js';
 
 /** Answers beyond maxInFlight that may wait for a peer that does not read them (another side's limit, say). */
 const UNREAD_ANSWERS_MARGIN = 64;
@@ -84,6 +90,7 @@ export class OwnerAnswers {
       verdict instanceof FabricError
         ? verdict
         : this.copied(verdict, (memory) => memory.copyFrom(address, verdict));
+    if (copied === 'dropped') return;
     if (copied instanceof FabricError) {
       this.refuse(header.id, copied);
     } else {
@@ -101,6 +108,7 @@ export class OwnerAnswers {
       verdict instanceof FabricError
         ? verdict
         : this.copied(verdict, (memory) => memory.copyTo(address, verdict));
+    if (copied === 'dropped') return;
     if (copied instanceof FabricError) {
       this.refuse(header.id, copied);
     } else {
@@ -109,14 +117,20 @@ export class OwnerAnswers {
     }
   }
 
-  /** Runs the copy of `bytes` with the peer's memory: undefined once done, or why it could not be. */
-  private copied(bytes: Uint8Array, copy: (memory: PeerMemory) => boolean): FabricError | undefined {
-    if (this.peerMemory === undefined || !copy(this.peerMemory)) {
-      return new FabricError(
-        'EACCES',
-        `cannot copy ${bytes.length} bytes straight between ${this.link.peerName} and this process (the kernel refused)`,
-      );
+  /**
+   * Runs the copy of `bytes` with the peer's memory: undefined once done, or why the operation is refused; a
+   * peer gone meanwhile drops the connection (what was copied from it cannot be trusted) and gets no answer.
+   */
+  private copied(
+    bytes: Uint8Array,
+    copy: (memory: PeerMemory) => CopyOutcome,
+  ): FabricError | undefined | 'dropped' {
+    const outcome = this.peerMemory === undefined ? 'refused' : copy(this.peerMemory);
+    if (outcome === 'gone') {
+      this.link.drop(copyFailure(outcome, this.link.peerName, `a ${bytes.length}-byte operation`));
+      return 'dropped';
     }
+    if (outcome === 'refused') return copyFailure(outcome, this.link.peerName, `${bytes.length} bytes`);
     counters.kernelCopiedBytes += bytes.length;
     counters.placedBytes += bytes.length;
     return undefined;

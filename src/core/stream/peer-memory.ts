@@ -8,14 +8,37 @@ import { MEMORY_ADDRESS_SIZE, MEMORY_REFERENCE_SIZE } from '../../protocol/frame
  * initiator sends where its bytes are (WriteFrom, ReadInto), not the bytes.
  */
 export interface PeerMemory {
-  /** Whether a one-sided operation or a message of `length` bytes goes by reference: the peer can reach us. */
-  byReference(length: number, what: 'operation' | 'message'): boolean;
+  /**
+   * Whether a message, a write or a read of `length` bytes goes by reference: the peer can reach us (and, for a
+   * read, which the peer copies into our memory, this thread's memory outlives the operation).
+   */
+  byReference(length: number, what: 'message' | 'write' | 'read'): boolean;
   /** The address of `bytes` in this process, for the peer to copy from or into. */
   address(bytes: Uint8Array): bigint;
-  /** Copies the peer's bytes at `address` into `target`: true, or false where the kernel refused. */
-  copyFrom(address: bigint, target: Uint8Array): boolean;
-  /** Copies `source` into the peer's memory at `address`: true, or false where the kernel refused. */
-  copyTo(address: bigint, source: Uint8Array): boolean;
+  /**
+   * Copies the peer's bytes at `address` into `target`. 'gone' when the peer's end closed by the time the copy
+   * was done: then what was copied cannot be trusted (its memory may have been freed mid-copy).
+   */
+  copyFrom(address: bigint, target: Uint8Array): CopyOutcome;
+  /** Copies `source` into the peer's memory at `address`. */
+  copyTo(address: bigint, source: Uint8Array): CopyOutcome;
+}
+
+/** How a copy with the peer's memory went: done, refused by the kernel, or the peer went away. */
+export type CopyOutcome = 'done' | 'refused' | 'gone';
+
+/** Why a copy with `peerName`'s memory failed, for the connection (the peer gone) or the operation. */
+export function copyFailure(
+  outcome: Exclude<CopyOutcome, 'done'>,
+  peerName: string,
+  what: string,
+): FabricError {
+  return outcome === 'gone'
+    ? new FabricError('ECONNRESET', `${peerName} went away while ${what} was copied`)
+    : new FabricError(
+        'EACCES',
+        `the kernel refused to copy ${what} straight between ${peerName} and this process`,
+      );
 }
 
 export function encodeReference(address: bigint, length: number): Uint8Array {

@@ -127,7 +127,7 @@ export class ShmAcceptor implements Acceptor {
       made.push(memfd);
       memory = native.shmMap(memfd, layoutBytes(capacity));
       writeLayout(memory, capacity);
-      new ProcessMemory(native, memory, 'server', 0, false).announce();
+      new ProcessMemory(native, memory, 'server', 0, false, () => true).announce();
       const clientBell = native.eventfdCreate();
       made.push(clientBell);
       const serverBell = native.eventfdCreate();
@@ -137,7 +137,8 @@ export class ShmAcceptor implements Acceptor {
       native.closeDescriptor(made.shift() as number);
       const rings = { memory, capacity, ownBell: serverBell, peerBell: clientBell };
       const pid = typeof credentials === 'number' ? 0 : credentials.pid;
-      const peerMemory = new ProcessMemory(native, memory, 'server', pid, options.shmCopy === 'auto');
+      const hungUp = () => native.peerHungUp(fd) !== false;
+      const peerMemory = new ProcessMemory(native, memory, 'server', pid, options.shmCopy === 'auto', hungUp);
       listener.admit(new ShmConnection('server', options, peerName, socket, rings, native, peerMemory));
     } catch (error) {
       for (const descriptor of made) native.closeDescriptor(descriptor);

@@ -26,6 +26,8 @@ export interface ShmNative extends Pick<NativeAddon, 'DescriptorWatcher'> {
   receiveDescriptors(socketFd: number, max: number): { bytes: number; fds: number[] } | number;
   /** The process at the other end of a Unix socket, as it was when it connected, or -errno. */
   peerCredentials(socketFd: number): { pid: number; uid: number; gid: number } | number;
+  /** Whether the other end of the socket is closed (a process closes its descriptors before its memory goes). */
+  peerHungUp(socketFd: number): boolean | number;
   /** Closes a descriptor: 0 or -errno. */
   closeDescriptor(fd: number): number;
   /** Copies all of `local` from process `pid` at `remoteAddress`: its byteLength, or -errno (-EPERM, -ESRCH). */

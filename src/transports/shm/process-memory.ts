@@ -1,9 +1,13 @@
-import type { PeerMemory } from '../../core/stream/peer-memory.js';
+import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import type { CopyOutcome, PeerMemory } from '../../core/stream/peer-memory.js';
 import type { ShmNative } from './native.js';
 import { HEADER_PAGE, MAPPING_ADDRESS, REACHED } from './ring-layout.js';
 
+const { EPERM, ESRCH } = constants.errno;
+
 /** From these sizes on, one-sided operations and messages go by reference: below, the ring costs less. */
-export const BY_REFERENCE_FROM = { operation: 4 << 10, message: 64 << 10 } as const;
+export const BY_REFERENCE_FROM = { write: 4 << 10, read: 4 << 10, message: 64 << 10 } as const;
 
 type Side = 'server' | 'client';
 
@@ -26,6 +30,8 @@ export class ProcessMemory implements PeerMemory {
     /** The peer's pid as our pid namespace sees it (0: it does not). */
     private readonly pid: number,
     private readonly enabled: boolean,
+    /** Whether the peer's end of the rendezvous socket is closed: its memory may be going. */
+    private readonly peerHungUp: () => boolean,
   ) {
     this.words = new Int32Array(memory, 0, HEADER_PAGE / 4);
     this.header = new DataView(memory, 0, HEADER_PAGE);
@@ -53,7 +59,10 @@ export class ProcessMemory implements PeerMemory {
     return Atomics.load(this.words, REACHED[this.side]) === 1;
   }
 
-  byReference(length: number, what: 'operation' | 'message'): boolean {
+  byReference(length: number, what: 'message' | 'write' | 'read'): boolean {
+    // The peer writes a read's bytes into our memory: a worker's memory is freed when it is terminated, even
+    // with the read in flight, so only the main thread's reads go by reference.
+    if (what === 'read' && !isMainThread) return false;
     return (
       this.enabled && length >= BY_REFERENCE_FROM[what] && Atomics.load(this.words, REACHED[this.peer]) === 1
     );
@@ -63,11 +72,18 @@ export class ProcessMemory implements PeerMemory {
     return this.native.memoryAddress(bytes);
   }
 
-  copyFrom(address: bigint, target: Uint8Array): boolean {
-    return this.reached && this.native.processRead(this.pid, target, address) === target.length;
+  copyFrom(address: bigint, target: Uint8Array): CopyOutcome {
+    const result = this.reached ? this.native.processRead(this.pid, target, address) : -EPERM;
+    // A worker that is terminated closes its descriptors before its memory goes: while the socket is still
+    // open after the copy, the bytes copied were the peer's. A process that exits loses its memory first
+    // (ESRCH), its descriptors after.
+    if (result === -ESRCH || this.peerHungUp()) return 'gone';
+    return result === target.length ? 'done' : 'refused';
   }
 
-  copyTo(address: bigint, source: Uint8Array): boolean {
-    return this.reached && this.native.processWrite(this.pid, source, address) === source.length;
+  copyTo(address: bigint, source: Uint8Array): CopyOutcome {
+    const result = this.reached ? this.native.processWrite(this.pid, source, address) : -EPERM;
+    if (result === source.length) return 'done';
+    return result === -ESRCH || this.peerHungUp() ? 'gone' : 'refused';
   }
 }

@@ -148,7 +148,15 @@ export async function connectShm(
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
   const credentials = fd >= 0 ? native.peerCredentials(fd) : -1;
   const pid = typeof credentials === 'number' ? 0 : credentials.pid;
-  const peerMemory = new ProcessMemory(native, rings.memory, 'client', pid, options.shmCopy === 'auto');
+  const hungUp = () => native.peerHungUp(fd) !== false;
+  const peerMemory = new ProcessMemory(
+    native,
+    rings.memory,
+    'client',
+    pid,
+    options.shmCopy === 'auto',
+    hungUp,
+  );
   peerMemory.announce();
   const connection = new ShmConnection(
     'client',
