@@ -98,9 +98,18 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     const roce = transports().find((info) => info.kind === 'roce');
     assert.equal(roce?.available, true, JSON.stringify(roce));
     const host = HOST as string;
+    // Shared memory comes first for a peer on this host; a listener that takes only RDMA leaves 'auto' RoCE.
+    const sameHost = transports().some((info) => info.kind === 'shm' && info.available) ? 'shm' : 'roce';
+    const rdmaOnly = await listen({ host, port: 0, transport: 'roce' });
+    const [rdmaClient, rdmaServer] = await Promise.all([
+      connect({ host, port: rdmaOnly.port }),
+      rdmaOnly.accept(),
+    ]);
+    assert.deepEqual([rdmaClient.transport, rdmaServer.transport], ['roce', 'roce']);
+    await Promise.all([rdmaClient.close(), rdmaServer.close(), rdmaOnly.close()]);
     const both = await listen({ host, port: 0 });
     const [client, server] = await Promise.all([connect({ host, port: both.port }), both.accept()]);
-    assert.deepEqual([client.transport, server.transport], ['roce', 'roce']);
+    assert.deepEqual([client.transport, server.transport], [sameHost, sameHost]);
     // The same listener takes TCP on the same port.
     const [tcpClient, tcpServer] = await Promise.all([
       connect({ host, port: both.port, transport: 'tcp' }),
@@ -114,12 +123,12 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       tcpOnly.accept(),
     ]);
     assert.deepEqual([fallback.transport, fallbackServer.transport], ['tcp', 'tcp']);
-    // Loopback: TCP.
+    // Loopback: never RDMA.
     const local = await listen({ port: 0 });
     const loopback = await connect({ host: '127.0.0.1', port: local.port });
-    assert.equal(loopback.transport, 'tcp');
+    assert.equal(loopback.transport, sameHost === 'shm' ? 'shm' : 'tcp');
     const named = await connect({ host: 'localhost', port: local.port });
-    assert.equal(named.transport, 'tcp', 'a name that resolves to loopback is loopback too');
+    assert.notEqual(named.transport, 'roce', 'a name that resolves to loopback is loopback too');
     await named.close();
     await Promise.all(
       [client, server, tcpClient, tcpServer, fallback, fallbackServer, loopback].map((c) => c.close()),
@@ -132,8 +141,12 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
     assert.equal(status, 0);
     const report = JSON.parse(stdout);
     assert.equal(report.transports.find((info: { kind: string }) => info.kind === 'roce').available, true);
-    assert.equal(report.peer.transport, 'roce');
-    assert.equal(report.peer.device, DEVICE);
+    // Shared memory comes first for this host's own address, where the addon has it; RDMA otherwise.
+    const shm = report.transports.some(
+      (info: { kind: string; available: boolean }) => info.kind === 'shm' && info.available,
+    );
+    assert.equal(report.peer.transport, shm ? 'shm' : 'roce');
+    if (!shm) assert.equal(report.peer.device, DEVICE);
     assert.match(fabricTransport('info').stdout, new RegExp(`${DEVICE} port 1: ACTIVE, Ethernet`));
   });
 
@@ -143,6 +156,8 @@ describe('verbs: selection, devices and GIDs (FABRIC_TEST_DEVICE, FABRIC_TEST_HO
       {},
       120_000,
       'bench',
+      '--transport',
+      'roce,tcp',
       '--pattern',
       'latency,read',
       '--sizes',
