@@ -86,17 +86,15 @@ export class OwnerAnswers {
     checkOperationId(header);
     const { address, length } = decodeReference(payload);
     const verdict = this.memory(header.key, header.offset, length, ACCESS_WRITE);
-    const copied =
-      verdict instanceof FabricError
-        ? verdict
-        : this.copied(verdict, (memory) => memory.copyFrom(address, verdict));
-    if (copied === 'dropped') return;
-    if (copied instanceof FabricError) {
-      this.refuse(header.id, copied);
-    } else {
-      counters.bytesReceived += length;
-      this.answer({ type: FrameType.WriteAck, id: header.id }, []);
-    }
+    this.answerByReference(
+      header.id,
+      verdict,
+      (memory, bytes) => memory.copyFrom(address, bytes),
+      () => {
+        counters.bytesReceived += length;
+        return FrameType.WriteAck;
+      },
+    );
   }
 
   /** The peer's read by reference: after the same checks, the region's bytes are copied straight into its memory. */
@@ -104,17 +102,32 @@ export class OwnerAnswers {
     checkOperationId(header);
     const address = decodeAddress(payload);
     const verdict = this.memory(header.key, header.offset, header.aux, ACCESS_READ);
+    this.answerByReference(
+      header.id,
+      verdict,
+      (memory, bytes) => memory.copyTo(address, bytes),
+      () => {
+        counters.bytesSent += header.aux;
+        return FrameType.ReadDone;
+      },
+    );
+  }
+
+  /**
+   * Copies operation `id`'s bytes with the peer's memory once the checks gave `verdict`, and answers: the
+   * frame `done` names, or an Error frame; a peer gone meanwhile drops the connection and gets no answer.
+   */
+  private answerByReference(
+    id: number,
+    verdict: Uint8Array | FabricError,
+    copy: (memory: PeerMemory, bytes: Uint8Array) => CopyOutcome,
+    done: () => FrameType,
+  ): void {
     const copied =
-      verdict instanceof FabricError
-        ? verdict
-        : this.copied(verdict, (memory) => memory.copyTo(address, verdict));
+      verdict instanceof FabricError ? verdict : this.copied(verdict, (memory) => copy(memory, verdict));
     if (copied === 'dropped') return;
-    if (copied instanceof FabricError) {
-      this.refuse(header.id, copied);
-    } else {
-      counters.bytesSent += header.aux;
-      this.answer({ type: FrameType.ReadDone, id: header.id }, []);
-    }
+    if (copied instanceof FabricError) this.refuse(id, copied);
+    else this.answer({ type: done(), id }, []);
   }
 
   /**

@@ -49,10 +49,7 @@ async function freePort(host: string): Promise<number> {
  * handshake runs in the rings, and the socket only says when either side is gone.
  */
 export class ShmAcceptor implements Acceptor {
-  private constructor(
-    private readonly server: net.Server,
-    private readonly name: string,
-  ) {}
+  private constructor(private readonly server: net.Server) {}
 
   static async listen(
     listener: FabricListener,
@@ -92,7 +89,7 @@ export class ShmAcceptor implements Acceptor {
     server.on('error', (error) =>
       process.emitWarning(`fabric-transport listener ${displayName(name)}: ${error.message}`),
     );
-    return { acceptor: new ShmAcceptor(server, name), port: bound };
+    return { acceptor: new ShmAcceptor(server), port: bound };
   }
 
   stop(): Promise<void> {
@@ -100,10 +97,6 @@ export class ShmAcceptor implements Acceptor {
     // connections', which stay open. The listening socket itself is closed (and its file removed) at once.
     this.server.close();
     return Promise.resolve();
-  }
-
-  get socketName(): string {
-    return this.name;
   }
 
   private static onSocket(
@@ -127,7 +120,10 @@ export class ShmAcceptor implements Acceptor {
       made.push(memfd);
       memory = native.shmMap(memfd, layoutBytes(capacity));
       writeLayout(memory, capacity);
-      new ProcessMemory(native, memory, 'server', 0, false, () => true).announce();
+      const pid = typeof credentials === 'number' ? 0 : credentials.pid;
+      const hungUp = () => native.peerHungUp(fd) !== false;
+      const peerMemory = new ProcessMemory(native, memory, 'server', pid, options.shmCopy === 'auto', hungUp);
+      peerMemory.announce();
       const clientBell = native.eventfdCreate();
       made.push(clientBell);
       const serverBell = native.eventfdCreate();
@@ -136,9 +132,6 @@ export class ShmAcceptor implements Acceptor {
       if (sent < 0) throw new Error(`cannot pass the descriptors (errno ${-sent})`);
       native.closeDescriptor(made.shift() as number);
       const rings = { memory, capacity, ownBell: serverBell, peerBell: clientBell };
-      const pid = typeof credentials === 'number' ? 0 : credentials.pid;
-      const hungUp = () => native.peerHungUp(fd) !== false;
-      const peerMemory = new ProcessMemory(native, memory, 'server', pid, options.shmCopy === 'auto', hungUp);
       listener.admit(new ShmConnection('server', options, peerName, socket, rings, native, peerMemory));
     } catch (error) {
       for (const descriptor of made) native.closeDescriptor(descriptor);
